@@ -1,0 +1,78 @@
+package main
+
+import (
+	"path/filepath"
+)
+
+// CLI is freezer's command line: global flags, then a command.
+type CLI struct {
+	Globals
+
+	Settings SettingsCmd `cmd:"" help:"Show or change settings stored in the database."`
+	Version  VersionCmd  `cmd:"" help:"Print freezer's version."`
+}
+
+// Globals are the manual's options plus freezer's own. The settings-backed
+// ones are strings here and checked by control.Settings, so that the command
+// line, the config file and the database are validated by the same rules.
+type Globals struct {
+	Verbose   bool     `help:"Show debug messages."`
+	Trace     []string `placeholder:"MODULES" sep:"," help:"Debug only these modules (cli,store,aws,sim,...)."`
+	Threads   string   `placeholder:"N" help:"Parallel transfers, 1-64 (default ${threads})."`
+	NoGUI     bool     `name:"no-gui" help:"Daemon mode: download finished retrievals."`
+	Config    string   `placeholder:"FILE" help:"Config file (default ./freezer.conf, then XDG)."`
+	Database  string   `placeholder:"FILE" help:"Catalog (default DATA/freezer.db, see README)."`
+	AccountID string   `name:"accountid" placeholder:"ID" help:"AWS account id (default -: the credentials')."`
+	Region    string   `placeholder:"R" help:"AWS region of the vaults (default: AWS SDK's)."`
+	AccessKey string   `placeholder:"K" help:"AWS access key id (default: AWS SDK's chain)."`
+	SecretKey string   `placeholder:"S" help:"AWS secret access key (never shown or logged)."`
+	ChunkSize string   `placeholder:"SIZE" help:"Upload part size, 1MiB×2ⁿ ≤ 4GiB (default ${chunk_size})."`
+	Queue     string   `placeholder:"URL" help:"SQS queue URL for Glacier job notifications."`
+	PollTime  string   `placeholder:"SECONDS" help:"SQS long-poll wait, 0-20 s (default ${poll_time})."`
+	Endpoint  string   `placeholder:"URL" help:"Glacier/SQS/SNS endpoint other than AWS's."`
+	Sim       string   `placeholder:"DIR" help:"Use the built-in simulator, state in DIR."`
+	Profile   string   `placeholder:"NAME" help:"AWS shared-config profile."`
+	SNSTopic  string   `name:"sns-topic" placeholder:"ARN" help:"SNS topic ARN that Glacier jobs notify."`
+	DataDir   string   `placeholder:"DIR" help:"Local archives (default ~/.local/share/freezer)."`
+}
+
+// settingFlags maps each stored setting to its global flag value.
+func (g *Globals) settingFlags() map[string]*string {
+	return map[string]*string{
+		"accountid":  &g.AccountID,
+		"region":     &g.Region,
+		"access-key": &g.AccessKey,
+		"secret-key": &g.SecretKey,
+		"profile":    &g.Profile,
+		"endpoint":   &g.Endpoint,
+		"sns-topic":  &g.SNSTopic,
+		"queue":      &g.Queue,
+		"poll-time":  &g.PollTime,
+		"chunk-size": &g.ChunkSize,
+		"threads":    &g.Threads,
+		"data-dir":   &g.DataDir,
+	}
+}
+
+// Defaults of the settings-backed flags.
+const (
+	defaultThreads   = "4"
+	defaultChunkSize = "8MiB"
+	defaultPollTime  = "20"
+	defaultAccountID = "-"
+)
+
+func defaultDataDir(env func(string) string) string {
+	return filepath.Join(xdgDir(env, "XDG_DATA_HOME", filepath.Join(".local", "share")), "freezer")
+}
+
+func defaultVars(env func(string) string) map[string]string {
+	return map[string]string{
+		"threads":    defaultThreads,
+		"chunk_size": defaultChunkSize,
+		"poll_time":  defaultPollTime,
+		"config_dir": filepath.Join("$XDG_CONFIG_HOME", "freezer"),
+		"database":   "~/.local/share/freezer/freezer.db",
+		"data_dir":   "~/.local/share/freezer",
+	}
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"freezer/control"
+	"freezer/store"
+)
+
+// SettingsCmd manages the settings stored in the database.
+type SettingsCmd struct {
+	List  SettingsListCmd  `cmd:"" default:"1" help:"Show every setting, its value and where it comes from (secrets redacted)."`
+	Get   SettingsGetCmd   `cmd:"" help:"Print the value in effect for one setting."`
+	Set   SettingsSetCmd   `cmd:"" help:"Store a setting in the database; it then overrides flags and the config file."`
+	Unset SettingsUnsetCmd `cmd:"" help:"Remove a stored setting, so flags, the config file or the default apply again."`
+}
+
+// SettingsListCmd prints all settings.
+type SettingsListCmd struct{}
+
+// Run prints a table of settings.
+func (c *SettingsListCmd) Run(ctx context.Context, a *app) error {
+	all, err := a.settings(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SETTING\tVALUE\tSOURCE")
+	for _, s := range control.Settings() {
+		r := all[s.Key]
+		v := control.Redact(s, r.Value)
+		if v == "" {
+			v = "-"
+			if r.Source == sourceDefault {
+				v = "(unset)"
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", s.Key, v, r.Source)
+	}
+	return w.Flush()
+}
+
+// SettingsGetCmd prints one setting.
+type SettingsGetCmd struct {
+	Key string `arg:"" help:"Setting name (see 'freezer settings list')."`
+}
+
+// Run prints the value in effect; a secret prints redacted.
+func (c *SettingsGetCmd) Run(ctx context.Context, a *app) error {
+	s, err := control.LookupSetting(c.Key)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	all, err := a.settings(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, control.Redact(s, all[s.Key].Value))
+	return nil
+}
+
+// SettingsSetCmd stores one setting.
+type SettingsSetCmd struct {
+	Key   string `arg:"" help:"Setting name (see 'freezer settings list')."`
+	Value string `arg:"" help:"New value."`
+}
+
+// Run validates and stores the value.
+func (c *SettingsSetCmd) Run(ctx context.Context, a *app) error {
+	s, err := control.LookupSetting(c.Key)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	v, err := s.Check(c.Value)
+	if err != nil {
+		return usageErrorf("%s: %v", c.Key, err)
+	}
+	db, err := a.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Update(ctx, func(tx *store.Tx) error { return tx.SetSetting(ctx, s.Key, v) }); err != nil {
+		return err
+	}
+	a.log.Info().Str("setting", s.Key).Str("value", control.Redact(s, v)).Msg("stored in the database")
+	return nil
+}
+
+// SettingsUnsetCmd removes one stored setting.
+type SettingsUnsetCmd struct {
+	Key string `arg:"" help:"Setting name."`
+}
+
+// Run removes the stored value.
+func (c *SettingsUnsetCmd) Run(ctx context.Context, a *app) error {
+	s, err := control.LookupSetting(c.Key)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	db, err := a.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	var removed bool
+	if err := db.Update(ctx, func(tx *store.Tx) error {
+		removed, err = tx.UnsetSetting(ctx, s.Key)
+		return err
+	}); err != nil {
+		return err
+	}
+	if !removed {
+		a.log.Info().Str("setting", s.Key).Msg("was not stored in the database; nothing changed")
+		return nil
+	}
+	a.log.Info().Str("setting", s.Key).Msg("removed from the database")
+	return nil
+}
+
+// VersionCmd prints the build.
+type VersionCmd struct{}
+
+// Run prints version, commit, Go version and catalog schema version.
+func (c *VersionCmd) Run(a *app) error {
+	version, commit := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	fmt.Fprintf(a.stdout, "freezer %s", version)
+	if commit != "" {
+		fmt.Fprintf(a.stdout, " (%s)", commit)
+	}
+	fmt.Fprintf(a.stdout, " %s catalog schema %d\n", runtime.Version(), store.SchemaVersion())
+	return nil
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations are applied in order, each in its own transaction, and never
+// edited once released: a change to the schema is a new entry at the end.
+// PRAGMA user_version records how many have been applied.
+var migrations = []string{
+	// 1: settings, keys, vaults, archives and the files inside them.
+	`
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE keys (
+	id        TEXT PRIMARY KEY,
+	name      TEXT NOT NULL DEFAULT '',
+	algorithm TEXT NOT NULL,
+	material  BLOB NOT NULL,
+	created   TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE vaults (
+	id              INTEGER PRIMARY KEY,
+	name            TEXT NOT NULL UNIQUE,
+	arn             TEXT NOT NULL DEFAULT '',
+	created         TEXT NOT NULL DEFAULT '',
+	inventory_date  TEXT NOT NULL DEFAULT '',
+	remote_archives INTEGER NOT NULL DEFAULT 0,
+	remote_size     INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE archives (
+	id          INTEGER PRIMARY KEY,
+	vault_id    INTEGER NOT NULL REFERENCES vaults(id),
+	name        TEXT NOT NULL,
+	remote_id   TEXT UNIQUE,
+	description TEXT NOT NULL DEFAULT '',
+	size        INTEGER NOT NULL DEFAULT 0,
+	tree_hash   TEXT NOT NULL DEFAULT '',
+	sha256      TEXT NOT NULL DEFAULT '',
+	local_size  INTEGER NOT NULL DEFAULT 0,
+	compression TEXT NOT NULL DEFAULT 'none',
+	cipher      TEXT NOT NULL DEFAULT 'none',
+	key_id      TEXT REFERENCES keys(id),
+	created     TEXT NOT NULL,
+	local_path  TEXT NOT NULL DEFAULT '',
+	file_count  INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (vault_id, name)
+) STRICT;
+
+CREATE TABLE files (
+	id     INTEGER PRIMARY KEY,
+	name   TEXT NOT NULL,
+	size   INTEGER NOT NULL,
+	sha256 TEXT NOT NULL,
+	UNIQUE (name, size, sha256)
+) STRICT;
+
+CREATE TABLE archive_files (
+	archive_id INTEGER NOT NULL REFERENCES archives(id) ON DELETE CASCADE,
+	file_id    INTEGER NOT NULL REFERENCES files(id),
+	path       TEXT NOT NULL,
+	PRIMARY KEY (archive_id, path)
+) STRICT;
+CREATE INDEX archive_files_file ON archive_files(file_id);
+`,
+	// 2: Glacier jobs, with the manual's "executed" date (set when the
+	// output was downloaded and installed).
+	`
+CREATE TABLE jobs (
+	id                TEXT PRIMARY KEY,
+	vault_id          INTEGER NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+	action            TEXT NOT NULL,
+	archive_id        INTEGER REFERENCES archives(id) ON DELETE SET NULL,
+	remote_archive_id TEXT NOT NULL DEFAULT '',
+	tier              TEXT NOT NULL DEFAULT '',
+	byte_range        TEXT NOT NULL DEFAULT '',
+	format            TEXT NOT NULL DEFAULT '',
+	status            TEXT NOT NULL,
+	status_message    TEXT NOT NULL DEFAULT '',
+	tree_hash         TEXT NOT NULL DEFAULT '',
+	size              INTEGER NOT NULL DEFAULT 0,
+	created           TEXT NOT NULL,
+	completed         TEXT NOT NULL DEFAULT '',
+	expires           TEXT NOT NULL DEFAULT '',
+	executed          TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX jobs_archive ON jobs(archive_id);
+`,
+	// 3: exclusion expressions (settings) and manual exclusions.
+	`
+CREATE TABLE exclusions (
+	kind       TEXT NOT NULL CHECK (kind IN ('exclude', 'backup')),
+	expression TEXT NOT NULL,
+	created    TEXT NOT NULL,
+	PRIMARY KEY (kind, expression)
+) STRICT;
+
+CREATE TABLE manual_exclusions (
+	path    TEXT PRIMARY KEY,
+	created TEXT NOT NULL
+) STRICT;
+`,
+	// 4: multipart upload progress: what a resumed upload needs to continue
+	// the same upload id and reproduce the same ciphertext byte for byte.
+	`
+CREATE TABLE uploads (
+	archive_id    INTEGER PRIMARY KEY REFERENCES archives(id) ON DELETE CASCADE,
+	upload_id     TEXT NOT NULL,
+	part_size     INTEGER NOT NULL,
+	size          INTEGER NOT NULL,
+	source_sha256 TEXT NOT NULL,
+	cipher        TEXT NOT NULL DEFAULT 'none',
+	key_id        TEXT REFERENCES keys(id),
+	iv            BLOB,
+	header        BLOB,
+	description   TEXT NOT NULL DEFAULT '',
+	created       TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE upload_parts (
+	archive_id INTEGER NOT NULL REFERENCES uploads(archive_id) ON DELETE CASCADE,
+	part       INTEGER NOT NULL,
+	tree_hash  TEXT NOT NULL,
+	PRIMARY KEY (archive_id, part)
+) STRICT;
+`,
+	// 5: the hash cache: a file whose (path, size, mtime, inode) has not
+	// changed since it was last hashed is known without reading it again.
+	`
+CREATE TABLE hash_cache (
+	path     TEXT PRIMARY KEY,
+	size     INTEGER NOT NULL,
+	mtime_ns INTEGER NOT NULL,
+	inode    INTEGER NOT NULL,
+	sha256   TEXT NOT NULL,
+	hashed   TEXT NOT NULL
+) STRICT;
+`,
+}
+
+// SchemaVersion is the schema version this build writes.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate brings the database to version target (≤ len(migrations)).
+func (db *DB) migrate(ctx context.Context, target int) error {
+	var current int
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this freezer understands (%d); upgrade freezer", current, len(migrations))
+	}
+	for v := current; v < target; v++ {
+		tx, err := db.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		db.log.Debug().Int("version", v+1).Msg("catalog migrated")
+	}
+	return nil
+}
