@@ -22,6 +22,7 @@ import (
 //	POST   /_sim/tick              complete due jobs and publish notifications now
 //	POST   /_sim/clock             body {"advance":"24h"}: move a ManualClock (409 otherwise)
 //	GET    /_sim/clock             {"now":"<RFC 3339>"}
+//	GET    /_sim/stats             {"parts":{"<upload id>":{"<start>-<end>":N}}}: accepted parts since start
 
 func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
@@ -53,6 +54,8 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/stats GET":
+		adminJSON(w, http.StatusOK, map[string]any{"parts": s.PartStats()})
 	case "/_sim/clock GET":
 		adminJSON(w, http.StatusOK, map[string]string{"now": s.clock.Now().UTC().Format(time.RFC3339Nano)})
 	case "/_sim/clock POST":

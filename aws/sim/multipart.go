@@ -189,6 +189,13 @@ func (s *Sim) uploadMultipartPart(w http.ResponseWriter, q *glacierReq) *apiErro
 		os.Remove(filepath.Join(u.dir, old.DataFile))
 	}
 	u.parts[start] = p
+	if s.accepted == nil {
+		s.accepted = map[string]map[string]int{}
+	}
+	if s.accepted[u.ID] == nil {
+		s.accepted[u.ID] = map[string]int{}
+	}
+	s.accepted[u.ID][fmt.Sprintf("%d-%d", start, end)]++
 	w.Header().Set("x-amz-sha256-tree-hash", p.TreeHash)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -486,4 +493,21 @@ func (s *Sim) listParts(w http.ResponseWriter, q *glacierReq) *apiError {
 	}
 	writeJSONResponse(w, http.StatusOK, out)
 	return nil
+}
+
+// PartStats returns, per multipart upload id, how many times each byte
+// range ("start-end") was accepted by UploadMultipartPart since the
+// simulator started. It is not persisted.
+func (s *Sim) PartStats() map[string]map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]map[string]int, len(s.accepted))
+	for id, ranges := range s.accepted {
+		m := make(map[string]int, len(ranges))
+		for r, n := range ranges {
+			m[r] = n
+		}
+		out[id] = m
+	}
+	return out
 }

@@ -143,8 +143,12 @@ type Sim struct {
 
 	publishMu sync.Mutex // serialises notification publishing
 
-	mu        sync.Mutex
-	vaults    map[string]*vault
+	mu     sync.Mutex
+	vaults map[string]*vault
+	// accepted counts successful UploadMultipartPart calls per upload and
+	// range since the simulator started (tests check that a resumed
+	// upload never sends an accepted part again).
+	accepted  map[string]map[string]int
 	outbox    []*outboxEntry
 	outboxSeq int64
 	closed    bool
