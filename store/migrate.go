@@ -142,6 +142,12 @@ CREATE TABLE hash_cache (
 	hashed   TEXT NOT NULL
 ) STRICT;
 `,
+	// 6: parts sent but not yet confirmed, so that a resumed upload can
+	// tell the parts that were in flight when the last run stopped (Glacier
+	// may still accept them) from parts never sent.
+	`
+ALTER TABLE upload_parts ADD COLUMN done INTEGER NOT NULL DEFAULT 1;
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -124,6 +124,7 @@ var seeds = map[int][]string{
 	3: {`INSERT INTO manual_exclusions(path, created) VALUES('/home/a/tmp', '2024-01-02T00:00:00.000Z')`},
 	4: {`INSERT INTO uploads(archive_id, upload_id, part_size, size, source_sha256, created) VALUES(1, 'U1', 1048576, 5, 'abc', '2024-01-02T00:00:00.000Z')`},
 	5: {`INSERT INTO hash_cache(path, size, mtime_ns, inode, sha256, hashed) VALUES('/x', 1, 2, 3, 'abc', '2024-01-02T00:00:00.000Z')`},
+	6: {`INSERT INTO upload_parts(archive_id, part, tree_hash, done) VALUES(1, 0, 'h', 0)`},
 }
 
 func TestMigrationsFromEveryVersion(t *testing.T) {
@@ -324,6 +325,11 @@ func TestJobsUploadsExclusionsHashCache(t *testing.T) {
 		t.Errorf("job %+v", j)
 	}
 
+	for i := range 4 {
+		if err := db.PartStarted(ctx, aid, i, fmt.Sprint("h", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := range 3 {
 		if err := db.PartDone(ctx, aid, i, fmt.Sprint("h", i)); err != nil {
 			t.Fatal(err)
@@ -332,6 +338,9 @@ func TestJobsUploadsExclusionsHashCache(t *testing.T) {
 	u, err := db.Upload(ctx, aid)
 	if err != nil || u.UploadID != "U" || len(u.Parts) != 3 || u.Parts[2] != "h2" || string(u.IV) != "\x01\x02" {
 		t.Fatalf("upload %+v %v", u, err)
+	}
+	if len(u.Started) != 1 || u.Started[3] != "h3" {
+		t.Fatalf("parts in flight: %v", u.Started)
 	}
 	if err := db.Update(ctx, func(tx *Tx) error { return tx.FinishUpload(ctx, aid) }); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ type Upload struct {
 	Description  string
 	Created      time.Time
 	Parts        map[int]string // part number → tree hash, for parts Glacier accepted
+	Started      map[int]string // parts sent whose answer was not recorded (in flight at a crash)
 }
 
 // StartUpload records a new multipart upload for an archive, replacing any
@@ -47,12 +48,22 @@ VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	return nil
 }
 
+// PartStarted records that a part is being sent.
+func (db *DB) PartStarted(ctx context.Context, archiveID int64, part int, treeHash string) error {
+	return db.putPart(ctx, archiveID, part, treeHash, false)
+}
+
 // PartDone records that Glacier accepted a part.
 func (db *DB) PartDone(ctx context.Context, archiveID int64, part int, treeHash string) error {
+	return db.putPart(ctx, archiveID, part, treeHash, true)
+}
+
+func (db *DB) putPart(ctx context.Context, archiveID int64, part int, treeHash string, done bool) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		_, err := tx.tx.ExecContext(ctx, `
-INSERT INTO upload_parts(archive_id, part, tree_hash) VALUES(?, ?, ?)
-ON CONFLICT(archive_id, part) DO UPDATE SET tree_hash = excluded.tree_hash`, archiveID, part, treeHash)
+INSERT INTO upload_parts(archive_id, part, tree_hash, done) VALUES(?, ?, ?, ?)
+ON CONFLICT(archive_id, part) DO UPDATE SET tree_hash = excluded.tree_hash, done = excluded.done`,
+			archiveID, part, treeHash, done)
 		if err != nil {
 			return fmt.Errorf("catalog: upload for archive #%d: part %d: %w", archiveID, part, err)
 		}
@@ -84,19 +95,24 @@ FROM uploads WHERE archive_id = ?`, archiveID).Scan(&u.ArchiveID, &u.UploadID, &
 		return Upload{}, fmt.Errorf("catalog: upload for archive #%d: %w", archiveID, err)
 	}
 	u.KeyID, u.Created = keyID.String, parseTime(created)
-	rows, err := db.sql.QueryContext(ctx, "SELECT part, tree_hash FROM upload_parts WHERE archive_id = ?", archiveID)
+	rows, err := db.sql.QueryContext(ctx, "SELECT part, tree_hash, done FROM upload_parts WHERE archive_id = ?", archiveID)
 	if err != nil {
 		return Upload{}, fmt.Errorf("catalog: upload for archive #%d: %w", archiveID, err)
 	}
 	defer rows.Close()
-	u.Parts = map[int]string{}
+	u.Parts, u.Started = map[int]string{}, map[int]string{}
 	for rows.Next() {
 		var n int
 		var h string
-		if err := rows.Scan(&n, &h); err != nil {
+		var done bool
+		if err := rows.Scan(&n, &h, &done); err != nil {
 			return Upload{}, fmt.Errorf("catalog: upload for archive #%d: %w", archiveID, err)
 		}
-		u.Parts[n] = h
+		if done {
+			u.Parts[n] = h
+		} else {
+			u.Started[n] = h
+		}
 	}
 	return u, rows.Err()
 }
