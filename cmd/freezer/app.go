@@ -16,15 +16,16 @@ import (
 // app is what every command's Run receives: the parsed globals, the
 // output streams and lazily opened parts.
 type app struct {
-	globals *Globals
-	kctx    *kong.Context
-	cfg     *configFile
-	stdin   io.Reader
-	stdout  io.Writer
-	stderr  io.Writer
-	env     func(string) string
-	logs    logs
-	log     zerolog.Logger
+	globals  *Globals
+	kctx     *kong.Context
+	cfg      *configFile
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+	env      func(string) string
+	logs     logs
+	log      zerolog.Logger
+	terminal bool // stderr is a terminal: show progress bars
 
 	db      *store.DB
 	closers []func()

@@ -9,6 +9,11 @@ type CLI struct {
 	Globals
 
 	Settings SettingsCmd `cmd:"" help:"Show or change settings stored in the database."`
+	Key      KeyCmd      `cmd:"" help:"Create, list, export, import encryption keys; choose the default."`
+	Vault    VaultCmd    `cmd:"" help:"Create, list and remove vaults."`
+	Archive  ArchiveCmd  `cmd:"" help:"Create, list, retrieve, disconnect, remove and extract archives."`
+	Plan     PlanCmd     `cmd:"" help:"Show which files an archive of these paths would hold, and why others not."`
+	Sim      SimCmd      `cmd:"" help:"Serve the Glacier/SQS/SNS simulator for other clients."`
 	Version  VersionCmd  `cmd:"" help:"Print freezer's version."`
 }
 

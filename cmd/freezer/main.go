@@ -32,9 +32,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fail := func(err error) int {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
 		fmt.Fprintf(stderr, "freezer: error: %s\n", msg)
-		var u usageError
 		var pe *kong.ParseError
-		if errors.As(err, &u) || errors.As(err, &pe) {
+		if isUsage(err) || errors.As(err, &pe) {
 			return 2
 		}
 		return 1
@@ -92,15 +91,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fail(err)
 	}
 	a := &app{
-		globals: &cli.Globals,
-		kctx:    kctx,
-		cfg:     cfg,
-		stdin:   stdin,
-		stdout:  stdout,
-		stderr:  stderr,
-		env:     env,
-		logs:    lg,
-		log:     lg.For("cli"),
+		globals:  &cli.Globals,
+		kctx:     kctx,
+		cfg:      cfg,
+		stdin:    stdin,
+		stdout:   stdout,
+		stderr:   stderr,
+		env:      env,
+		logs:     lg,
+		log:      lg.For("cli"),
+		terminal: terminal,
 	}
 	defer a.close()
 	if err := a.checkGlobals(); err != nil {
