@@ -83,7 +83,7 @@ func (e *Engine) Disconnect(ctx context.Context, vault, name string) error {
 		return err
 	}
 	if !info.Remote() {
-		return fmt.Errorf("vault %s: archive %s is not in Glacier yet; disconnecting would lose it (upload it first): %w", vault, name, ErrPermission)
+		return mark(ErrPermission, fmt.Errorf("vault %s: archive %s is not in Glacier yet; disconnecting would lose it (upload it first)", vault, name))
 	}
 	if info.LocalPath == "" {
 		return nil
@@ -105,7 +105,7 @@ func (e *Engine) Disconnect(ctx context.Context, vault, name string) error {
 // uploaded is removed locally, its unfinished upload cancelled.
 func (e *Engine) Remove(ctx context.Context, vault, name, phrase string) error {
 	if phrase != RemovePhrase {
-		return fmt.Errorf("vault %s: archive %s: removing an archive from Glacier needs the confirmation %q: %w", vault, name, RemovePhrase, ErrPermission)
+		return mark(ErrPermission, fmt.Errorf("vault %s: archive %s: removing an archive from Glacier needs the confirmation %q", vault, name, RemovePhrase))
 	}
 	release, err := e.claim(vault, name, "remove")
 	if err != nil {
@@ -134,6 +134,12 @@ func (e *Engine) Remove(ctx context.Context, vault, name, phrase string) error {
 	if err := e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.DeleteArchive(ctx, info.ID) }); err != nil {
 		return err
 	}
+	// The manual's database maintenance: files no archive holds any more go.
+	if n, err := e.o.DB.Maintain(ctx); err != nil {
+		e.log.Warn().Err(err).Msg("catalog maintenance failed; it runs again at the next removal")
+	} else if n > 0 {
+		e.log.Debug().Int64("files", n).Msg("catalog maintenance removed files no archive holds")
+	}
 	if info.LocalPath != "" {
 		if err := os.Remove(info.LocalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
@@ -156,8 +162,8 @@ func (e *Engine) Extract(ctx context.Context, vault, name, dest string, o Extrac
 		return tarball.Stats{}, err
 	}
 	if !info.Local {
-		return tarball.Stats{}, fmt.Errorf("vault %s: archive %s is %s: it has no local copy; retrieve it first ('freezer archive retrieve %s/%s'): %w",
-			vault, name, info.State, vault, name, ErrNotFound)
+		return tarball.Stats{}, mark(ErrNotFound, fmt.Errorf("vault %s: archive %s is %s: it has no local copy; retrieve it first ('freezer archive retrieve %s/%s')",
+			vault, name, info.State, vault, name))
 	}
 	f, err := os.Open(info.LocalPath)
 	if err != nil {
@@ -173,7 +179,7 @@ func (e *Engine) Extract(ctx context.Context, vault, name, dest string, o Extrac
 		return tarball.Stats{}, fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
 	}
 	defer zr.Close()
-	st, err := tarball.Extract(ctx, zr, dest, tarball.ExtractOptions{Overwrite: o.Overwrite,
+	st, err := tarball.Extract(ctx, zr, dest, tarball.ExtractOptions{Overwrite: o.Overwrite, SameOwner: os.Geteuid() == 0,
 		AllowOutsideLinks: o.AllowOutsideLinks, Logger: e.log})
 	if err != nil {
 		return st, fmt.Errorf("vault %s: archive %s: extract into %s: %w", vault, name, dest, err)
@@ -198,4 +204,10 @@ func (e *Engine) ArchiveFiles(ctx context.Context, vault, name string) ([]store.
 		return nil, notFound(err)
 	}
 	return e.o.DB.ArchiveFiles(ctx, a.ID)
+}
+
+// Files lists every file kept in an archive, with the path from the newest
+// archive holding it (the manual's file dialog).
+func (e *Engine) Files(ctx context.Context) ([]store.CatalogFile, error) {
+	return e.o.DB.Files(ctx)
 }

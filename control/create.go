@@ -52,7 +52,7 @@ func (s *Selection) Entries() []tarball.Entry {
 // inclusions are remembered in the catalog.
 func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) {
 	if len(req.Paths) == 0 {
-		return nil, fmt.Errorf("no files or folders given: %w", ErrInvalid)
+		return nil, mark(ErrInvalid, errors.New("no files or folders given"))
 	}
 	roots := make([]string, len(req.Paths))
 	for i, p := range req.Paths {
@@ -61,13 +61,13 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if _, err := os.Lstat(abs); err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", p, err, ErrNotFound)
+			return nil, mark(ErrNotFound, fmt.Errorf("%s: %w", p, err))
 		}
 		roots[i] = abs
 	}
 	walked, err := tarball.Walk(ctx, roots, tarball.WalkOptions{Logger: e.log})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrInvalid)
+		return nil, mark(ErrInvalid, err)
 	}
 	entries := make([]filter.Entry, len(walked.Entries))
 	byPath := make(map[string]tarball.Entry, len(walked.Entries))
@@ -108,12 +108,12 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 	}
 	planner, err := filter.NewPlanner(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrInvalid)
+		return nil, mark(ErrInvalid, err)
 	}
 	plan, err := planner.Plan(ctx, filter.Request{Roots: roots, Entries: entries, Filters: req.Filters,
 		Regex: req.Regex, ManualExclusions: manual, Problems: problems, Progress: req.Progress})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrInvalid)
+		return nil, mark(ErrInvalid, err)
 	}
 	if hasher != nil {
 		if err := e.o.DB.PutHashes(ctx, hasher.fresh); err != nil {
@@ -122,12 +122,12 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 	}
 	for _, p := range req.Exclude {
 		if err := plan.Select(absPath(p), false); err != nil {
-			return nil, fmt.Errorf("--exclude %s: %w: %w", p, err, ErrInvalid)
+			return nil, mark(ErrInvalid, fmt.Errorf("--exclude %s: %w", p, err))
 		}
 	}
 	for _, p := range req.Include {
 		if err := plan.Select(absPath(p), true); err != nil {
-			return nil, fmt.Errorf("--include %s: %w: %w", p, err, ErrInvalid)
+			return nil, mark(ErrInvalid, fmt.Errorf("--include %s: %w", p, err))
 		}
 	}
 	if req.Drop {
@@ -200,7 +200,7 @@ func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveI
 	}
 	alg, err := compress.Parse(req.Compression)
 	if err != nil {
-		return ArchiveInfo{}, fmt.Errorf("%w: %w", err, ErrInvalid)
+		return ArchiveInfo{}, mark(ErrInvalid, err)
 	}
 	release, err := e.claim(req.Vault, req.Name, "create")
 	if err != nil {
@@ -210,7 +210,7 @@ func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveI
 
 	if existing, err := e.o.DB.Archive(ctx, req.Vault, req.Name); err == nil {
 		if existing.Remote() || !hasLocal(existing) {
-			return ArchiveInfo{}, fmt.Errorf("vault %s: archive %s: %w", req.Vault, req.Name, ErrExists)
+			return ArchiveInfo{}, mark(ErrExists, fmt.Errorf("vault %s: archive %s already exists", req.Vault, req.Name))
 		}
 		e.log.Info().Str("vault", req.Vault).Str("archive", req.Name).Msg("archive already built and not yet in Glacier: resuming its upload")
 		return e.upload(ctx, existing)
@@ -231,7 +231,7 @@ func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveI
 	}
 	description, err := desc.Format(d)
 	if err != nil {
-		return ArchiveInfo{}, fmt.Errorf("vault %s: archive %s: %w: %w", req.Vault, req.Name, err, ErrInvalid)
+		return ArchiveInfo{}, mark(ErrInvalid, fmt.Errorf("vault %s: archive %s: %w", req.Vault, req.Name, err))
 	}
 
 	sel, err := e.Plan(ctx, req.Plan)
@@ -239,7 +239,7 @@ func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveI
 		return ArchiveInfo{}, err
 	}
 	if err := sel.Plan.Check(); err != nil {
-		return ArchiveInfo{}, fmt.Errorf("vault %s: archive %s: %w: %w", req.Vault, req.Name, err, ErrInvalid)
+		return ArchiveInfo{}, mark(ErrInvalid, fmt.Errorf("vault %s: archive %s: %w", req.Vault, req.Name, err))
 	}
 	for _, p := range sel.Plan.Problems() {
 		e.log.Warn().Str("path", p.Path).Str("op", p.Op).Err(p.Err).Msg("left out of the archive")
@@ -300,7 +300,7 @@ func (e *Engine) vault(ctx context.Context, name string) (store.Vault, error) {
 		v, err = e.o.DB.Vault(ctx, name)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Vault{}, fmt.Errorf("vault %s does not exist; create it with 'freezer vault create %s': %w", name, name, ErrNotFound)
+		return store.Vault{}, mark(ErrNotFound, fmt.Errorf("vault %s does not exist; create it with 'freezer vault create %s'", name, name))
 	}
 	return v, err
 }
@@ -326,7 +326,7 @@ func (e *Engine) UploadArchive(ctx context.Context, vault, name string) (Archive
 // upload sends a local archive to Glacier and records the result.
 func (e *Engine) upload(ctx context.Context, a store.Archive) (ArchiveInfo, error) {
 	if !hasLocal(a) {
-		return ArchiveInfo{}, fmt.Errorf("vault %s: archive %s: its local file %s is gone; nothing to upload: %w", a.Vault, a.Name, a.LocalPath, ErrNotFound)
+		return ArchiveInfo{}, mark(ErrNotFound, fmt.Errorf("vault %s: archive %s: its local file %s is gone; nothing to upload", a.Vault, a.Name, a.LocalPath))
 	}
 	k, err := e.keyFor(ctx, a)
 	if err != nil {
@@ -368,7 +368,7 @@ func (e *Engine) CancelUpload(ctx context.Context, vault, name string) error {
 		return notFound(err)
 	}
 	if _, err := e.o.DB.Upload(ctx, a.ID); errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("vault %s: archive %s has no upload in progress: %w", vault, name, ErrNotFound)
+		return mark(ErrNotFound, fmt.Errorf("vault %s: archive %s has no upload in progress", vault, name))
 	}
 	return pipeline.Abort(ctx, e.o.Glacier, vault, journal{db: e.o.DB, archiveID: a.ID})
 }
@@ -381,7 +381,7 @@ func (e *Engine) HashArchive(ctx context.Context, vault, name string) (pipeline.
 		return pipeline.Hashes{}, notFound(err)
 	}
 	if !hasLocal(a) {
-		return pipeline.Hashes{}, fmt.Errorf("vault %s: archive %s has no local file: %w", vault, name, ErrNotFound)
+		return pipeline.Hashes{}, mark(ErrNotFound, fmt.Errorf("vault %s: archive %s has no local file", vault, name))
 	}
 	k, err := e.keyFor(ctx, a)
 	if err != nil {

@@ -50,6 +50,15 @@ var (
 	ErrPermission = errors.New("refused without confirmation") // EPERM
 )
 
+// mark tags err with one of the kinds above without changing its message:
+// errors.Is finds the kind, a person reads only what went wrong.
+func mark(kind, err error) error { return kinded{err: err, kind: kind} }
+
+type kinded struct{ err, kind error }
+
+func (k kinded) Error() string   { return k.err.Error() }
+func (k kinded) Unwrap() []error { return []error{k.err, k.kind} }
+
 // Options are the engine's dependencies and settings.
 type Options struct {
 	DB      *store.DB
@@ -114,7 +123,7 @@ func (e *Engine) claim(vault, name, doing string) (release func(), err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if cur, ok := e.busy[k]; ok {
-		return nil, fmt.Errorf("vault %s: archive %s is busy (%s): %w", vault, name, cur, ErrBusy)
+		return nil, mark(ErrBusy, fmt.Errorf("vault %s: archive %s is busy (%s)", vault, name, cur))
 	}
 	e.busy[k] = doing
 	return func() {
@@ -144,7 +153,7 @@ func hasLocal(a store.Archive) bool {
 // notFound turns the catalog's ErrNotFound into the engine's.
 func notFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %w", err, ErrNotFound)
+		return mark(ErrNotFound, err)
 	}
 	return err
 }

@@ -31,7 +31,7 @@ func (e *Engine) CreateKey(ctx context.Context, alg, name string) (keys.Key, err
 	}
 	k, err := keys.Generate(alg, name, r)
 	if err != nil {
-		return keys.Key{}, fmt.Errorf("%w: %w", err, ErrInvalid)
+		return keys.Key{}, mark(ErrInvalid, err)
 	}
 	if err := e.storeKey(ctx, k); err != nil {
 		return keys.Key{}, err
@@ -44,7 +44,7 @@ func (e *Engine) CreateKey(ctx context.Context, alg, name string) (keys.Key, err
 func (e *Engine) ImportKey(ctx context.Context, data []byte) (keys.Key, error) {
 	k, err := keys.Import(data)
 	if err != nil {
-		return keys.Key{}, fmt.Errorf("%w: %w", err, ErrInvalid)
+		return keys.Key{}, mark(ErrInvalid, err)
 	}
 	if err := e.storeKey(ctx, k); err != nil {
 		return keys.Key{}, err
@@ -118,7 +118,7 @@ func (e *Engine) SetDefaultKey(ctx context.Context, id string) error {
 			return err
 		}
 		if k.Legacy() {
-			return fmt.Errorf("key %s uses %s, which freezer only reads (for archives of the original tool); choose an AES key: %w", id, k.Algorithm, ErrInvalid)
+			return mark(ErrInvalid, fmt.Errorf("key %s uses %s, which freezer only reads (for archives of the original tool); choose an AES key", id, k.Algorithm))
 		}
 	}
 	return e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.SetSetting(ctx, defaultKeySetting, id) })
@@ -147,7 +147,7 @@ func (e *Engine) archiveKey(ctx context.Context, asked string) (*keys.Key, error
 		return nil, err
 	}
 	if k.Legacy() {
-		return nil, fmt.Errorf("key %s uses %s, which freezer only reads; choose an AES key: %w", id, k.Algorithm, ErrInvalid)
+		return nil, mark(ErrInvalid, fmt.Errorf("key %s uses %s, which freezer only reads; choose an AES key", id, k.Algorithm))
 	}
 	return &k, nil
 }

@@ -13,16 +13,16 @@ const ControlDir = ".control"
 // keeps the mount's own names free.
 func CheckVaultName(name string) error {
 	if name == "" || len(name) > 255 {
-		return fmt.Errorf("vault name %q must be 1 to 255 characters: %w", name, ErrInvalid)
+		return mark(ErrInvalid, fmt.Errorf("vault name %q must be 1 to 255 characters", name))
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return fmt.Errorf("vault name %q may only hold letters, digits, _ - and .: %w", name, ErrInvalid)
+			return mark(ErrInvalid, fmt.Errorf("vault name %q may only hold letters, digits, _ - and .", name))
 		}
 	}
 	if name == "." || name == ".." || name == ControlDir {
-		return fmt.Errorf("vault name %q is reserved: %w", name, ErrInvalid)
+		return mark(ErrInvalid, fmt.Errorf("vault name %q is reserved", name))
 	}
 	return nil
 }
@@ -33,17 +33,17 @@ func CheckVaultName(name string) error {
 func CheckArchiveName(name string) error {
 	switch {
 	case name == "" || len(name) > 255:
-		return fmt.Errorf("archive name %q must be 1 to 255 bytes: %w", name, ErrInvalid)
+		return mark(ErrInvalid, fmt.Errorf("archive name %q must be 1 to 255 bytes", name))
 	case name == "." || name == "..":
-		return fmt.Errorf("archive name %q is reserved: %w", name, ErrInvalid)
+		return mark(ErrInvalid, fmt.Errorf("archive name %q is reserved", name))
 	case !utf8.ValidString(name):
-		return fmt.Errorf("archive name %q is not valid UTF-8: %w", name, ErrInvalid)
+		return mark(ErrInvalid, fmt.Errorf("archive name %q is not valid UTF-8", name))
 	case strings.ContainsAny(name, "/\x00"):
-		return fmt.Errorf("archive name %q may not contain '/': %w", name, ErrInvalid)
+		return mark(ErrInvalid, fmt.Errorf("archive name %q may not contain '/'", name))
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("archive name %q contains a control character: %w", name, ErrInvalid)
+			return mark(ErrInvalid, fmt.Errorf("archive name %q contains a control character", name))
 		}
 	}
 	return nil
@@ -53,7 +53,7 @@ func CheckArchiveName(name string) error {
 func SplitArchivePath(p string) (vault, name string, err error) {
 	vault, name, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	if !ok || vault == "" || name == "" {
-		return "", "", fmt.Errorf("%q is not VAULT/ARCHIVE: %w", p, ErrInvalid)
+		return "", "", mark(ErrInvalid, fmt.Errorf("%q is not VAULT/ARCHIVE", p))
 	}
 	return vault, name, nil
 }

@@ -24,7 +24,7 @@ func ParseTier(s string) (string, error) {
 	case "bulk":
 		return aws.TierBulk, nil
 	}
-	return "", fmt.Errorf("tier %q is not Expedited, Standard or Bulk: %w", s, ErrInvalid)
+	return "", mark(ErrInvalid, fmt.Errorf("tier %q is not Expedited, Standard or Bulk", s))
 }
 
 // Retrieval outcomes.
@@ -62,7 +62,7 @@ func (e *Engine) Retrieve(ctx context.Context, vault, name, tier string) (Retrie
 	case store.StateLiquid, store.StateLocal:
 		return RetrieveResult{Outcome: RetrieveLocal, Archive: info}, nil
 	case store.StateInvalid:
-		return RetrieveResult{}, fmt.Errorf("vault %s: archive %s is neither in Glacier nor local: nothing to retrieve: %w", vault, name, ErrNotFound)
+		return RetrieveResult{}, mark(ErrNotFound, fmt.Errorf("vault %s: archive %s is neither in Glacier nor local: nothing to retrieve", vault, name))
 	}
 	if info.State == store.StateMelting {
 		job, err := e.refreshJob(ctx, *info.Job)

@@ -103,11 +103,11 @@ func (e *Engine) RemoveVault(ctx context.Context, name string) error {
 		return err
 	}
 	if len(archives) > 0 {
-		return fmt.Errorf("vault %s holds %d archive(s); only empty vaults can be removed: %w", name, len(archives), ErrBusy)
+		return mark(ErrBusy, fmt.Errorf("vault %s holds %d archive(s); only empty vaults can be removed", name, len(archives)))
 	}
 	if err := e.o.Glacier.DeleteVault(ctx, name); err != nil {
 		if aws.Code(err) == "InvalidParameterValueException" {
-			return fmt.Errorf("vault %s: Glacier removes a vault only when its last inventory (made about once a day) shows no archives and nothing was written since; try again after the next inventory: %w: %w", name, err, ErrBusy)
+			return mark(ErrBusy, fmt.Errorf("vault %s: Glacier removes a vault only when its last inventory (made about once a day) shows no archives and nothing was written since; try again after the next inventory: %w", name, err))
 		}
 		if !aws.IsNotFound(err) {
 			return fmt.Errorf("vault %s: remove: %w", name, err)

@@ -30,7 +30,11 @@ func TestCiphertextSectionsMatchStream(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	for _, alg := range []string{"aes-256-cbc", "aes-128-cbc", "bf-cbc", "des-ede3-cbc"} {
 		key := testKey(t, alg)
-		for _, size := range []int{0, 1, 15, 16, 17, 1 << 20, 3<<20 + 5, 200_001} {
+		sizes := []int{0, 1, 15, 16, 17, 200_001, 1 << 20, 3<<20 + 5}
+		if key.Legacy() {
+			sizes = sizes[:6] // 3DES is slow, and the block logic is the same
+		}
+		for _, size := range sizes {
 			payload := make([]byte, size)
 			for i := range payload {
 				payload[i] = byte(rng.Uint32())

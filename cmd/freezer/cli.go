@@ -13,6 +13,8 @@ type CLI struct {
 	Vault    VaultCmd    `cmd:"" help:"Create, list and remove vaults."`
 	Archive  ArchiveCmd  `cmd:"" help:"Create, list, retrieve, disconnect, remove and extract archives."`
 	Plan     PlanCmd     `cmd:"" help:"Show which files an archive of these paths would hold, and why others not."`
+	Files    FilesCmd    `cmd:"" help:"List every file kept in an archive, with its newest copy."`
+	Exclude  ExcludeCmd  `cmd:"" help:"Manage exclusion expressions, backup patterns and manual exclusions."`
 	Sim      SimCmd      `cmd:"" help:"Serve the Glacier/SQS/SNS simulator for other clients."`
 	Version  VersionCmd  `cmd:"" help:"Print freezer's version."`
 }

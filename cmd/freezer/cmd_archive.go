@@ -415,6 +415,28 @@ func (c *PlanCmd) Run(ctx context.Context, a *app) error {
 	return sel.Plan.WriteText(a.stdout)
 }
 
+// FilesCmd lists the catalog's files.
+type FilesCmd struct{}
+
+// Run prints one line per file (name, size, SHA-256): where its newest
+// copy is, and how many copies the catalog knows.
+func (c *FilesCmd) Run(ctx context.Context, a *app) error {
+	e, err := a.localEngine(ctx)
+	if err != nil {
+		return err
+	}
+	files, err := e.Files(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SIZE\tSHA-256\tCOPIES\tNEWEST COPY")
+	for _, f := range files {
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s/%s:%s\n", f.Size, f.SHA256, f.Copies, f.Newest.Vault, f.Newest.Archive, f.Newest.Path)
+	}
+	return w.Flush()
+}
+
 // humanBytes prints a byte count with a binary unit.
 func humanBytes(n int64) string {
 	const unit = 1024

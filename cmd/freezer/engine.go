@@ -47,7 +47,7 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 	}
 	cfg, err := aws.LoadConfig(ctx, s)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, err
 	}
 	glacier := aws.NewGlacier(cfg, s)
 	queue := aws.NewQueue(cfg, s)

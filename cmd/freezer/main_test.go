@@ -13,6 +13,12 @@ import (
 // dir as working directory.
 func runCLI(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCLIStdin(t, dir, "", args...)
+}
+
+// runCLIStdin is runCLI with stdin.
+func runCLIStdin(t *testing.T, dir, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	env := map[string]string{
 		"HOME":            filepath.Join(dir, "home"),
 		"XDG_CONFIG_HOME": filepath.Join(dir, "xdg-config"),
@@ -27,7 +33,7 @@ func runCLI(t *testing.T, dir string, args ...string) (code int, stdout, stderr 
 	}
 	defer os.Chdir(wd)
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return env[k] })
 	return code, out.String(), errb.String()
 }
 
