@@ -12,15 +12,6 @@ import (
 	"freezer/filter"
 )
 
-// localEngine is an engine for commands that need only the catalog (keys).
-func (a *app) localEngine(ctx context.Context) (*control.Engine, error) {
-	db, err := a.catalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return control.New(control.Options{DB: db, Logger: a.logs.For("control")}), nil
-}
-
 // VaultCmd manages vaults.
 type VaultCmd struct {
 	Create VaultCreateCmd `cmd:"" help:"Create a vault (names: 1-255 of a-z A-Z 0-9 _ - .)."`
@@ -106,20 +97,10 @@ type ArchiveHashCmd struct {
 
 // Run prints size, parts and tree hash of what an upload would send.
 func (c *ArchiveHashCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
+	e, vault, name, err := c.resolve(ctx, a.localEngine)
 	if err != nil {
 		return err
 	}
-	all, err := a.settings(ctx)
-	if err != nil {
-		return err
-	}
-	db, err := a.catalog(ctx)
-	if err != nil {
-		return err
-	}
-	chunk, _ := control.ParseSize(all["chunk-size"].Value)
-	e := control.New(control.Options{DB: db, ChunkSize: chunk, Logger: a.logs.For("control")})
 	h, err := e.HashArchive(ctx, vault, name)
 	if err != nil {
 		return err
@@ -213,7 +194,16 @@ type ArchiveArg struct {
 	Archive string `arg:"" placeholder:"VAULT/NAME" help:"The archive."`
 }
 
-func (x ArchiveArg) split() (string, string, error) { return control.SplitArchivePath(x.Archive) }
+// resolve splits the argument and builds the engine the command needs
+// (a.engine talks to Glacier, a.localEngine only to the catalog).
+func (x ArchiveArg) resolve(ctx context.Context, engine func(context.Context) (*control.Engine, error)) (*control.Engine, string, string, error) {
+	vault, name, err := control.SplitArchivePath(x.Archive)
+	if err != nil {
+		return nil, "", "", err
+	}
+	e, err := engine(ctx)
+	return e, vault, name, err
+}
 
 // ArchiveFilesCmd lists an archive's files.
 type ArchiveFilesCmd struct {
@@ -222,11 +212,7 @@ type ArchiveFilesCmd struct {
 
 // Run prints the files.
 func (c *ArchiveFilesCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
-	if err != nil {
-		return err
-	}
-	e, err := a.localEngine(ctx)
+	e, vault, name, err := c.resolve(ctx, a.localEngine)
 	if err != nil {
 		return err
 	}
@@ -249,11 +235,7 @@ type ArchiveUploadCmd struct {
 
 // Run uploads or resumes.
 func (c *ArchiveUploadCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
-	if err != nil {
-		return err
-	}
-	e, err := a.engine(ctx)
+	e, vault, name, err := c.resolve(ctx, a.engine)
 	if err != nil {
 		return err
 	}
@@ -272,11 +254,7 @@ type ArchiveCancelCmd struct {
 
 // Run aborts the multipart upload.
 func (c *ArchiveCancelCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
-	if err != nil {
-		return err
-	}
-	e, err := a.engine(ctx)
+	e, vault, name, err := c.resolve(ctx, a.engine)
 	if err != nil {
 		return err
 	}
@@ -292,11 +270,7 @@ type ArchiveRetrieveCmd struct {
 
 // Run requests, checks or downloads.
 func (c *ArchiveRetrieveCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
-	if err != nil {
-		return err
-	}
-	e, err := a.engine(ctx)
+	e, vault, name, err := c.resolve(ctx, a.engine)
 	if err != nil {
 		return err
 	}
@@ -324,11 +298,7 @@ type ArchiveDisconnectCmd struct {
 
 // Run deletes the local file.
 func (c *ArchiveDisconnectCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
-	if err != nil {
-		return err
-	}
-	e, err := a.localEngine(ctx)
+	e, vault, name, err := c.resolve(ctx, a.localEngine)
 	if err != nil {
 		return err
 	}
@@ -343,7 +313,7 @@ type ArchiveRemoveCmd struct {
 
 // Run deletes after confirmation.
 func (c *ArchiveRemoveCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
+	e, vault, name, err := c.resolve(ctx, a.engine)
 	if err != nil {
 		return err
 	}
@@ -352,10 +322,6 @@ func (c *ArchiveRemoveCmd) Run(ctx context.Context, a *app) error {
 		fmt.Fprintf(a.stderr, "Deleting %s/%s from Glacier cannot be undone. Type '%s' to go on: ", vault, name, control.RemovePhrase)
 		line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 		phrase = strings.TrimRight(line, "\r\n")
-	}
-	e, err := a.engine(ctx)
-	if err != nil {
-		return err
 	}
 	return e.Remove(ctx, vault, name, phrase)
 }
@@ -372,11 +338,7 @@ type ArchiveExtractCmd struct {
 
 // Run extracts.
 func (c *ArchiveExtractCmd) Run(ctx context.Context, a *app) error {
-	vault, name, err := c.split()
-	if err != nil {
-		return err
-	}
-	e, err := a.localEngine(ctx)
+	e, vault, name, err := c.resolve(ctx, a.localEngine)
 	if err != nil {
 		return err
 	}

@@ -20,10 +20,42 @@ import (
 // simulator.
 const notificationName = "freezer-jobs"
 
-// engine builds the control engine from the settings in effect: AWS (or
-// the in-process simulator with --sim), the catalog, the data folder.
-func (a *app) engine(ctx context.Context) (*control.Engine, error) {
+// engineOptions are the engine's settings from the settings in effect:
+// catalog, data folder, threads, chunk size. They are enough for commands
+// that touch no AWS service.
+func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]setting, error) {
 	all, err := a.settings(ctx)
+	if err != nil {
+		return control.Options{}, nil, err
+	}
+	db, err := a.catalog(ctx)
+	if err != nil {
+		return control.Options{}, nil, err
+	}
+	threads, _ := strconv.Atoi(all["threads"].Value)
+	chunk, _ := control.ParseSize(all["chunk-size"].Value)
+	poll, _ := strconv.Atoi(all["poll-time"].Value)
+	return control.Options{
+		DB: db, DataDir: all["data-dir"].Value, Threads: threads, ChunkSize: chunk,
+		PollTime: time.Duration(poll) * time.Second,
+		Logger:   a.logs.For("control"), Progress: a.progress,
+	}, all, nil
+}
+
+// localEngine is an engine for commands that need only the catalog and
+// local files (keys, plans, extract): no AWS configuration is needed.
+func (a *app) localEngine(ctx context.Context) (*control.Engine, error) {
+	o, _, err := a.engineOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return control.New(o), nil
+}
+
+// engine builds the control engine with AWS (or the in-process simulator
+// with --sim) behind it.
+func (a *app) engine(ctx context.Context) (*control.Engine, error) {
+	o, all, err := a.engineOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -33,14 +65,15 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		Profile: all["profile"].Value, Endpoint: all["endpoint"].Value,
 		Logger: a.logs.For("aws"),
 	}
-	topic, queueURL := all["sns-topic"].Value, all["queue"].Value
+	o.SNSTopic, o.QueueURL = all["sns-topic"].Value, all["queue"].Value
 	if a.globals.Sim != "" {
 		srv, err := a.startSim(ctx, a.globals.Sim)
 		if err != nil {
 			return nil, err
 		}
-		// The simulator is a whole AWS of its own: its endpoint and its
-		// credentials, whatever the catalog holds for the real one.
+		// The simulator is a whole AWS of its own: its endpoint, its
+		// credentials, its topic and queue, whatever the catalog holds for
+		// the real one.
 		s.Endpoint, s.Region, s.AccountID = srv, sim.DefaultRegion, "-"
 		s.AccessKey, s.SecretKey, s.Profile = sim.DefaultAccessKey, sim.DefaultSecretKey, ""
 		a.log.Debug().Str("endpoint", srv).Msg("using the built-in simulator")
@@ -51,29 +84,16 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 	}
 	glacier := aws.NewGlacier(cfg, s)
 	queue := aws.NewQueue(cfg, s)
-	if a.globals.Sim != "" && topic == "" && queueURL == "" {
-		if topic, queueURL, err = setupNotifications(ctx, aws.NewTopic(cfg, s), queue); err != nil {
+	if a.globals.Sim != "" {
+		if o.SNSTopic, o.QueueURL, err = setupNotifications(ctx, aws.NewTopic(cfg, s), queue); err != nil {
 			return nil, fmt.Errorf("simulator notifications: %w", err)
 		}
 	}
-	db, err := a.catalog(ctx)
-	if err != nil {
-		return nil, err
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder %s: %w", o.DataDir, err)
 	}
-	threads, _ := strconv.Atoi(all["threads"].Value)
-	chunk, _ := control.ParseSize(all["chunk-size"].Value)
-	poll, _ := strconv.Atoi(all["poll-time"].Value)
-	dataDir := all["data-dir"].Value
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data folder %s: %w", dataDir, err)
-	}
-	return control.New(control.Options{
-		DB: db, Glacier: glacier, Queue: queue,
-		DataDir: dataDir, Threads: threads, ChunkSize: chunk, PollTime: time.Duration(poll) * time.Second,
-		QueueURL: queueURL, SNSTopic: topic,
-		Logger:   a.logs.For("control"),
-		Progress: a.progress,
-	}), nil
+	o.Glacier, o.Queue = glacier, queue
+	return control.New(o), nil
 }
 
 // startSim serves the simulator in-process on a loopback port for the
