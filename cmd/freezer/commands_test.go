@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"freezer/aws/sim"
 )
 
 // simCLI runs freezer with the in-process simulator and private folders.
@@ -194,5 +197,57 @@ func TestRemoveNeedsThePhrase(t *testing.T) {
 	code, _, errs = simCLI(t, dir, "archive", "retrieve", "nonsense")
 	if code != 2 || !strings.Contains(errs, "VAULT/ARCHIVE") {
 		t.Errorf("bad archive path: exit %d %q", code, errs)
+	}
+}
+
+// TestSecretKeyNeverLoggedAgainstAWS talks to a simulator that accepts a
+// distinctive secret key, with every debug message on, and checks the
+// secret shows up nowhere — not in AWS request logs, retries or errors.
+func TestSecretKeyNeverLoggedAgainstAWS(t *testing.T) {
+	const secret = "SuperSecretKeyMaterial/0123456789abcdefXYZ"
+	dir := t.TempDir()
+	s, err := sim.New(sim.Options{Dir: filepath.Join(dir, "simstate"), SecretKey: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	defer s.Close()
+	if _, err := s.Faults().Add(sim.Fault{Op: "ListVaults", Kind: sim.FaultThrottling, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "src", "a.txt"), "a")
+	common := []string{"--verbose", "--endpoint", srv.URL, "--region", sim.DefaultRegion, "--access-key", sim.DefaultAccessKey,
+		"--data-dir", filepath.Join(dir, "data")}
+	base := append(common, "--secret-key", secret, "--database", filepath.Join(dir, "f.db"))
+	var all strings.Builder
+	for _, args := range [][]string{
+		{"vault", "create", "v"},
+		{"vault", "list"},
+		{"archive", "create", "--vault", "v", "--name", "a", "--key", "none", filepath.Join(dir, "src")},
+		{"archive", "retrieve", "v/a"},
+		{"settings", "list"},
+	} {
+		code, out, errs := runCLI(t, dir, append(base, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errs)
+		}
+		all.WriteString(out + errs)
+	}
+	// A wrong secret: the error must not echo it either.
+	code, out, errs := runCLI(t, dir, append(common[:len(common):len(common)],
+		"--secret-key", "WrongSecret/abcdefghijklmnop", "--database", filepath.Join(dir, "g.db"), "vault", "list")...)
+	if code == 0 {
+		t.Fatal("a wrong secret key was accepted")
+	}
+	all.WriteString(out + errs)
+	text := all.String()
+	for _, s := range []string{secret, "WrongSecret/abcdefghijklmnop"} {
+		if strings.Contains(text, s) {
+			t.Fatalf("a secret key reached the output:\n%s", text)
+		}
+	}
+	if !strings.Contains(text, `"module":"aws"`) && !strings.Contains(text, `"module":"control"`) {
+		t.Errorf("no debug output was produced, so the test checked nothing:\n%s", text)
 	}
 }
