@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -170,11 +171,16 @@ func (e *Engine) Extract(ctx context.Context, vault, name, dest string, o Extrac
 		return tarball.Stats{}, fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
 	}
 	defer f.Close()
-	alg, err := compress.Parse(info.Compression)
-	if err != nil {
-		return tarball.Stats{}, fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
+	var zr io.ReadCloser
+	if info.Compression == CompressionUnknown {
+		// Another tool's archive: whatever compression its bytes show.
+		zr, _, err = compress.NewDetectingReader(f)
+	} else {
+		var alg compress.Algorithm
+		if alg, err = compress.Parse(info.Compression); err == nil {
+			zr, err = compress.NewReader(f, alg)
+		}
 	}
-	zr, err := compress.NewReader(f, alg)
 	if err != nil {
 		return tarball.Stats{}, fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
 	}

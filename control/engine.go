@@ -31,6 +31,7 @@ type Glacier interface {
 	SetVaultNotifications(ctx context.Context, vault, topicARN string, events []string) error
 	DeleteArchive(ctx context.Context, vault, archiveID string) error
 	InitiateArchiveRetrieval(ctx context.Context, vault string, r aws.RetrievalRequest) (string, error)
+	InitiateInventoryRetrieval(ctx context.Context, vault string, r aws.InventoryRequest) (string, error)
 	DescribeJob(ctx context.Context, vault, jobID string) (aws.Job, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 
+	"freezer/pipeline/desc"
 	"freezer/pipeline/keys"
 	"freezer/store"
 )
@@ -153,9 +154,19 @@ func (e *Engine) archiveKey(ctx context.Context, asked string) (*keys.Key, error
 }
 
 // keyFor loads the key an archive was encrypted with; nil when it was not.
+// An archive found in an inventory before its key was imported names the
+// key only in its description.
 func (e *Engine) keyFor(ctx context.Context, a store.Archive) (*keys.Key, error) {
-	if a.KeyID == "" {
+	if a.Cipher == "" || a.Cipher == "none" {
 		return nil, nil
+	}
+	if a.KeyID == "" {
+		if p := desc.Parse(a.Description); p.Description != nil {
+			a.KeyID = p.Description.KeyID
+		}
+	}
+	if a.KeyID == "" {
+		return nil, fmt.Errorf("vault %s: archive %s is encrypted (%s) but names no key", a.Vault, a.Name, a.Cipher)
 	}
 	k, err := e.Key(ctx, a.KeyID)
 	if err != nil {

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path"
 	"strings"
 	"time"
 
 	"freezer/aws"
 	"freezer/pipeline"
 	"freezer/pipeline/compress"
-	"freezer/pipeline/keys"
+	"freezer/pipeline/tarball"
 	"freezer/store"
 )
 
@@ -151,17 +153,14 @@ func (e *Engine) recordJob(ctx context.Context, j store.Job, rj aws.Job) (store.
 // download installs a succeeded job's output as the archive's local file
 // and sets the job's executed date.
 func (e *Engine) download(ctx context.Context, info ArchiveInfo, job store.Job) error {
-	var key *keys.Key
-	if info.KeyID != "" {
-		k, err := e.Key(ctx, info.KeyID)
-		if err != nil {
-			return fmt.Errorf("vault %s: archive %s needs key %s, which is not in the catalog; import it with 'freezer key import': %w",
-				info.Vault, info.Name, info.KeyID, err)
-		}
-		key = &k
+	key, err := e.keyFor(ctx, info.Archive)
+	if err != nil {
+		return err
 	}
+	// Compression is checked for archives whose making freezer knows
+	// (its own, or found in an inventory with a freezer description).
 	alg := compress.Algorithm("")
-	if info.SHA256 != "" { // made by freezer: its compression is known
+	if info.Compression != CompressionUnknown {
 		a, err := compress.Parse(info.Compression)
 		if err != nil {
 			return fmt.Errorf("vault %s: archive %s: %w", info.Vault, info.Name, err)
@@ -203,7 +202,38 @@ func (e *Engine) download(ctx context.Context, info ArchiveInfo, job store.Job) 
 		return err
 	}
 	e.log.Info().Str("vault", info.Vault).Str("archive", info.Name).Int64("bytes", res.Size).Int("refetched_ranges", res.Retries).Msg("retrieved")
+	if info.FileCount == 0 && alg != "" {
+		// Found in an inventory: learn its files now that it is here.
+		if err := e.learnFiles(ctx, info.Archive, dest, alg); err != nil {
+			e.log.Warn().Err(err).Str("vault", info.Vault).Str("archive", info.Name).Msg("could not list the files of the retrieved archive")
+		}
+	}
 	return nil
+}
+
+// learnFiles records the files inside a local archive file.
+func (e *Engine) learnFiles(ctx context.Context, a store.Archive, file string, alg compress.Algorithm) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := compress.NewReader(f, alg)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	var files []store.FileRecord
+	_, err = tarball.List(ctx, zr, tarball.ListOptions{Hash: true}, func(le tarball.ListEntry) error {
+		if le.Type == tarball.TypeFile {
+			files = append(files, store.FileRecord{Path: le.Name, Name: path.Base(le.Name), Size: le.Size, SHA256: le.SHA256})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddFiles(ctx, a.ID, files) })
 }
 
 // RetrieveAndWait retrieves an archive and waits until its local file is

@@ -14,9 +14,39 @@ import (
 
 // VaultCmd manages vaults.
 type VaultCmd struct {
-	Create VaultCreateCmd `cmd:"" help:"Create a vault (names: 1-255 of a-z A-Z 0-9 _ - .)."`
-	List   VaultListCmd   `cmd:"" help:"List vaults as Glacier and the catalog know them."`
-	Remove VaultRemoveCmd `cmd:"" help:"Remove an empty vault."`
+	Create    VaultCreateCmd    `cmd:"" help:"Create a vault (names: 1-255 of a-z A-Z 0-9 _ - .)."`
+	List      VaultListCmd      `cmd:"" help:"List vaults as Glacier and the catalog know them."`
+	Remove    VaultRemoveCmd    `cmd:"" help:"Remove an empty vault."`
+	Inventory VaultInventoryCmd `cmd:"" help:"Request a vault inventory, or apply a finished one to the catalog."`
+}
+
+// VaultInventoryCmd requests or applies an inventory.
+type VaultInventoryCmd struct {
+	Name string `arg:"" help:"Vault name."`
+	Wait bool   `help:"Wait for Glacier and apply the inventory."`
+}
+
+// Run requests, or applies, an inventory.
+func (c *VaultInventoryCmd) Run(ctx context.Context, a *app) error {
+	e, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	var res control.InventoryResult
+	if c.Wait {
+		res, err = e.InventoryAndWait(ctx, c.Name)
+	} else {
+		res, err = e.Inventory(ctx, c.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Outcome == control.InventoryApplied {
+		fmt.Fprintf(a.stdout, "%s\tinventory applied\t%d added\t%d updated\t%d gone\n", c.Name, res.Added, res.Updated, res.Gone)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "%s\tinventory %s\tjob %s\n", c.Name, res.Outcome, res.Job.ID)
+	return nil
 }
 
 // VaultCreateCmd creates a vault.
