@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -176,6 +177,7 @@ func (e *Engine) download(ctx context.Context, info ArchiveInfo, job store.Job) 
 		treeHash = job.TreeHash
 	}
 	dest := e.localPath(info.Vault, info.Name)
+	e.removeStaleSpools()
 	prog := e.progress(fmt.Sprintf("download %s/%s", info.Vault, info.Name), size)
 	defer prog.Done()
 	res, err := pipeline.Download(ctx, e.o.Glacier, pipeline.DownloadRequest{
@@ -275,7 +277,7 @@ func (e *Engine) waitJob(ctx context.Context, job store.Job) error {
 			interval = min(interval*2, e.o.JobPollMax)
 		}
 		wait := time.Until(next)
-		if e.o.Queue != nil && e.o.QueueURL != "" {
+		if e.o.Queue != nil && e.o.QueueURL != "" && e.o.PollTime > 0 {
 			done, err := e.pollQueue(ctx, job.ID, min(e.o.PollTime, max(wait, time.Second)))
 			if err != nil {
 				e.log.Warn().Err(err).Msg("reading the SQS queue failed; polling Glacier instead")
@@ -334,4 +336,17 @@ func (e *Engine) pollQueue(ctx context.Context, id string, wait time.Duration) (
 		}
 	}
 	return done, nil
+}
+
+// removeStaleSpools deletes download spools a crashed run left behind. A
+// spool untouched for a day belongs to no download in progress.
+func (e *Engine) removeStaleSpools() {
+	old, _ := filepath.Glob(filepath.Join(e.tempDir(), pipeline.SpoolPattern))
+	for _, p := range old {
+		if st, err := os.Stat(p); err == nil && e.o.Now().Sub(st.ModTime()) > 24*time.Hour {
+			if os.Remove(p) == nil {
+				e.log.Info().Str("file", p).Msg("removed a download left behind by an interrupted run")
+			}
+		}
+	}
 }

@@ -57,6 +57,9 @@ type DownloadResult struct {
 	Retries int // ranges fetched again after a mismatch or a broken transfer
 }
 
+// SpoolPattern names the temporary files downloads write into TempDir.
+const SpoolPattern = ".download-*"
+
 // ErrCorrupt marks downloaded bytes that did not match their tree hash.
 var ErrCorrupt = errors.New("downloaded bytes do not match Glacier's tree hash")
 
@@ -84,7 +87,7 @@ func Download(ctx context.Context, g OutputGetter, req DownloadRequest) (Downloa
 	if err := os.MkdirAll(req.TempDir, 0o700); err != nil {
 		return DownloadResult{}, fmt.Errorf("%s: %w", what, err)
 	}
-	spool, err := os.CreateTemp(req.TempDir, ".download-*")
+	spool, err := os.CreateTemp(req.TempDir, SpoolPattern)
 	if err != nil {
 		return DownloadResult{}, fmt.Errorf("%s: %w", what, err)
 	}
