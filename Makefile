@@ -9,3 +9,10 @@ test:
 
 bench:
 	bash scripts/bench.sh $(DIR)
+
+.PHONY: bench-sim bench-plan
+bench-sim:
+	bash scripts/bench-sim.sh
+
+bench-plan:
+	bash scripts/bench-plan.sh

@@ -100,7 +100,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 		if err != nil {
 			return nil, err
 		}
-		hasher = &cacheHasher{cache: cache}
+		hasher = newCacheHasher(cache)
 		cfg.Hasher = hasher
 		if cfg.Frozen, err = frozenIndex(ctx, e.o.DB); err != nil {
 			return nil, err

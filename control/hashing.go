@@ -14,11 +14,18 @@ import (
 	"freezer/store"
 )
 
+func newCacheHasher(cache map[string]store.HashEntry) *cacheHasher {
+	h := &cacheHasher{cache: cache}
+	h.buffers.New = func() any { b := make([]byte, 256<<10); return &b }
+	return h
+}
+
 // cacheHasher gives files' SHA-256 from the hash cache when their (path,
 // size, mtime, inode) are unchanged, and reads them otherwise. Fresh sums
 // are collected to be written back in one transaction.
 type cacheHasher struct {
-	cache map[string]store.HashEntry
+	cache   map[string]store.HashEntry
+	buffers sync.Pool // *[]byte read buffers, reused across files and workers
 
 	mu    sync.Mutex
 	fresh []store.HashEntry
@@ -45,27 +52,27 @@ func (h *cacheHasher) Hash(ctx context.Context, e filter.Entry) (string, bool, e
 		return "", false, fmt.Errorf("changed since the folder was read; plan again")
 	}
 	sum := sha256.New()
-	if _, err := io.Copy(sum, readerCtx{ctx, f}); err != nil {
-		return "", false, err
+	bufp := h.buffers.Get().(*[]byte)
+	defer h.buffers.Put(bufp)
+	buf := *bufp
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", false, err
+		}
+		n, err := f.Read(buf)
+		sum.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", false, err
+		}
 	}
 	hexSum := hex.EncodeToString(sum.Sum(nil))
 	h.mu.Lock()
 	h.fresh = append(h.fresh, store.HashEntry{Path: e.Path, Size: e.Size, MtimeNS: mtime, Inode: e.Inode, SHA256: hexSum})
 	h.mu.Unlock()
 	return hexSum, false, nil
-}
-
-// readerCtx stops a long read when its context ends.
-type readerCtx struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r readerCtx) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // frozenIndex answers the frozen filter from the catalog's file locations,

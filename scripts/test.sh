@@ -7,12 +7,14 @@ cd "$(dirname "$0")/.."
 
 # Tools the tests call for real: openssl (the recovery recipe), tar, gzip,
 # bzip2, pigz and zstd (archives made by other tools), gcc (the race
-# detector needs cgo).
+# detector needs cgo); GNU time for the benchmark scripts.
 need=()
 for pair in openssl:openssl tar:tar gzip:gzip bzip2:bzip2 pigz:pigz zstd:zstd gcc:gcc; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+# GNU time measures the benchmarks' peak memory (the shell's time keyword cannot).
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "installing: ${need[*]}"

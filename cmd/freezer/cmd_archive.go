@@ -183,7 +183,11 @@ func (c *ArchiveCreateCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%s/%s\t%s\t%d files\t%s\t%s\n", info.Vault, info.Name, info.State, info.FileCount, humanBytes(info.Size), info.RemoteID)
+	size := info.Size
+	if size == 0 {
+		size = info.LocalSize
+	}
+	fmt.Fprintf(a.stdout, "%s/%s\t%s\t%d files\t%s\t%s\n", info.Vault, info.Name, info.State, info.FileCount, humanBytes(size), info.RemoteID)
 	return nil
 }
 
