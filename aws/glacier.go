@@ -155,14 +155,7 @@ func (g *Glacier) UploadArchive(ctx context.Context, vault, description string, 
 	if err != nil {
 		return "", wrap(err)
 	}
-	id := str(out.ArchiveId)
-	if id == "" {
-		return "", wrap(errors.New("Glacier returned no archive ID"))
-	}
-	if err := sameHash(out.Checksum, treeHash); err != nil {
-		return id, wrap(fmt.Errorf("archive %s: %w", id, err))
-	}
-	return id, nil
+	return createdArchive(out.ArchiveId, out.Checksum, treeHash, wrap)
 }
 
 // DeleteArchive deletes an archive. Deleting a deleted archive succeeds.
@@ -249,14 +242,7 @@ func (g *Glacier) CompleteMultipartUpload(ctx context.Context, vault, uploadID s
 	if err != nil {
 		return "", wrap(err)
 	}
-	id := str(out.ArchiveId)
-	if id == "" {
-		return "", wrap(errors.New("Glacier returned no archive ID"))
-	}
-	if err := sameHash(out.Checksum, treeHash); err != nil {
-		return id, wrap(fmt.Errorf("archive %s: %w", id, err))
-	}
-	return id, nil
+	return createdArchive(out.ArchiveId, out.Checksum, treeHash, wrap)
 }
 
 // AbortMultipartUpload abandons a multipart upload and its parts.
@@ -572,4 +558,18 @@ func ptr(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// createdArchive checks Glacier's answer to an upload: an archive id, and
+// the tree hash Glacier computed equal to ours. On a mismatch the id comes
+// back with the error, so the archive can be deleted.
+func createdArchive(archiveID, checksum *string, treeHash string, wrap func(error) error) (string, error) {
+	id := str(archiveID)
+	if id == "" {
+		return "", wrap(errors.New("Glacier returned no archive ID"))
+	}
+	if err := sameHash(checksum, treeHash); err != nil {
+		return id, wrap(fmt.Errorf("archive %s: %w", id, err))
+	}
+	return id, nil
 }
