@@ -354,3 +354,66 @@ func createErr(ev *env, name, src string) error {
 		Plan: control.PlanRequest{Paths: []string{src}, Filters: filter.DefaultFilters}})
 	return err
 }
+
+// TestCancelAndResumeInProcess: an upload that fails half-way keeps its
+// record and resumes; an explicit cancel aborts it in Glacier and forgets
+// it, and the next upload starts afresh.
+func TestCancelAndResumeInProcess(t *testing.T) {
+	ctx := context.Background()
+	ev := newEnv(t, nil)
+	src := filepath.Join(t.TempDir(), "data")
+	makeTree(t, src, 5, 6<<20)
+	info, err := ev.e.CreateArchive(ctx, control.CreateRequest{Vault: "photos", Name: "half", Compression: "none", KeyID: "none",
+		NoUpload: true, Plan: control.PlanRequest{Paths: []string{src}, Filters: filter.DefaultFilters}})
+	if err != nil || info.State != store.StateLocal {
+		t.Fatalf("create --no-upload: %+v %v", info, err)
+	}
+
+	// Parts fail after the first three, more often than the SDK retries.
+	ev.sim.Faults().Add(sim.Fault{Op: "UploadMultipartPart", Kind: sim.FaultDelay, Count: 3, Delay: sim.Duration(time.Millisecond)})
+	ev.sim.Faults().Add(sim.Fault{Op: "UploadMultipartPart", Kind: sim.FaultServiceUnavailable, Count: 1000})
+	if _, err := ev.e.UploadArchive(ctx, "photos", "half"); err == nil {
+		t.Fatal("upload succeeded through permanent failures")
+	}
+	if _, err := ev.db.Upload(ctx, info.ID); err != nil {
+		t.Fatalf("a failed upload lost its record: %v", err)
+	}
+	uploads, _ := ev.glacier.ListMultipartUploads(ctx, "photos")
+	if len(uploads) != 1 {
+		t.Fatalf("%d uploads open in Glacier, want 1", len(uploads))
+	}
+
+	// Cancel: aborted in Glacier, forgotten in the catalog, archive still local.
+	if err := ev.e.CancelUpload(ctx, "photos", "half"); err != nil {
+		t.Fatal(err)
+	}
+	if uploads, _ := ev.glacier.ListMultipartUploads(ctx, "photos"); len(uploads) != 0 {
+		t.Fatalf("cancelled upload still open: %v", uploads)
+	}
+	if _, err := ev.db.Upload(ctx, info.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cancelled upload still recorded: %v", err)
+	}
+	if err := ev.e.CancelUpload(ctx, "photos", "half"); !errors.Is(err, control.ErrNotFound) {
+		t.Errorf("second cancel: %v", err)
+	}
+	ev.sim.Faults().Clear()
+	got, err := ev.e.UploadArchive(ctx, "photos", "half")
+	if err != nil || got.State != store.StateLiquid {
+		t.Fatalf("upload after cancel: %+v %v", got, err)
+	}
+
+	// The vault empties: remove the archive, then the vault itself.
+	if err := ev.e.Remove(ctx, "photos", "half", control.RemovePhrase); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.e.Remove(ctx, "photos", "half", control.RemovePhrase); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.e.RemoveVault(ctx, "photos"); err != nil {
+		t.Fatalf("removing the empty vault: %v", err)
+	}
+	vaults, err := ev.e.Vaults(ctx)
+	if err != nil || len(vaults) != 0 {
+		t.Fatalf("vaults after removal: %+v %v", vaults, err)
+	}
+}
