@@ -19,7 +19,7 @@ type ArchiveInfo struct {
 	store.Archive
 	State store.State
 	Local bool       // the local file is there
-	Job   *store.Job // newest retrieval job, if any
+	Job   *store.Job // the retrieval job behind the state (newest ready, else in progress, else newest), if any
 }
 
 // RemovePhrase is the confirmation the manual requires before an archive
@@ -34,10 +34,16 @@ func (e *Engine) archiveInfo(ctx context.Context, a store.Archive) (ArchiveInfo,
 		return ArchiveInfo{}, err
 	}
 	info := ArchiveInfo{Archive: a, Local: hasLocal(a)}
-	if len(jobs) > 0 {
-		info.Job = &jobs[0]
+	phase := store.CurrentPhase(jobs, e.o.Now())
+	// The job that decides the state: the newest in that phase, else the
+	// newest of all.
+	for i := range jobs {
+		if jobs[i].Phase(e.o.Now()) == phase {
+			info.Job = &jobs[i]
+			break
+		}
 	}
-	info.State = store.ArchiveState(a.Remote(), info.Local, store.CurrentPhase(jobs, e.o.Now()))
+	info.State = store.ArchiveState(a.Remote(), info.Local, phase)
 	return info, nil
 }
 

@@ -417,3 +417,38 @@ func TestCancelAndResumeInProcess(t *testing.T) {
 		t.Fatalf("vaults after removal: %+v %v", vaults, err)
 	}
 }
+
+// TestStateFollowsTheDecidingJob: with a ready job and a newer one in
+// progress (another client asked again), the archive is melted and the
+// ready job is the one to download.
+func TestStateFollowsTheDecidingJob(t *testing.T) {
+	ctx := context.Background()
+	ev := newEnv(t, nil)
+	now := time.Now().UTC()
+	err := ev.db.Update(ctx, func(tx *store.Tx) error {
+		v, err := ev.db.Vault(ctx, "photos")
+		if err != nil {
+			return err
+		}
+		id, err := tx.PutArchive(ctx, store.Archive{VaultID: v.ID, Name: "x", RemoteID: "R", Created: now.Add(-time.Hour)})
+		if err != nil {
+			return err
+		}
+		if err := tx.PutJob(ctx, store.Job{ID: "ready", VaultID: v.ID, Action: store.ActionArchiveRetrieval, ArchiveID: id,
+			Status: store.JobStatusSucceeded, Created: now.Add(-3 * time.Hour), Completed: now.Add(-2 * time.Hour), Expires: now.Add(22 * time.Hour)}); err != nil {
+			return err
+		}
+		return tx.PutJob(ctx, store.Job{ID: "newer", VaultID: v.ID, Action: store.ActionArchiveRetrieval, ArchiveID: id,
+			Status: store.JobStatusInProgress, Created: now.Add(-time.Minute)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ev.e.Archive(ctx, "photos", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != store.StateMelted || info.Job == nil || info.Job.ID != "ready" {
+		t.Fatalf("state %s, job %+v; want melted with the ready job", info.State, info.Job)
+	}
+}

@@ -230,7 +230,7 @@ func uploadMultipart(ctx context.Context, g Uploader, req UploadRequest, ct *cip
 		if err != nil {
 			return UploadResult{}, fmt.Errorf("%s: start multipart upload: %w", what, err)
 		}
-		rec.UploadID, rec.Parts = id, nil
+		rec.UploadID, rec.Parts, rec.Started = id, nil, nil
 		if err := req.Journal.Start(ctx, rec); err != nil {
 			// Without a record a crash would leave an upload nobody resumes.
 			_ = g.AbortMultipartUpload(context.WithoutCancel(ctx), req.Vault, id)
