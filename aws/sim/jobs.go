@@ -446,18 +446,10 @@ func (s *Sim) listJobs(w http.ResponseWriter, q *glacierReq) *apiError {
 		}
 		return jobs[i].ID < jobs[k].ID
 	})
-	first := 0
-	if marker != "" {
-		first = -1
-		for i, j := range jobs {
-			if j.ID == marker {
-				first = i
-			}
-		}
-		if first < 0 {
-			s.mu.Unlock()
-			return invalidParam("Invalid marker: %s", marker)
-		}
+	first, ok := markerIndex(jobs, marker, func(j *job) string { return j.ID })
+	if !ok {
+		s.mu.Unlock()
+		return invalidParam("Invalid marker: %s", marker)
 	}
 	out := struct {
 		JobList []jobJSON `json:"JobList"`

@@ -390,18 +390,10 @@ func (s *Sim) listMultipartUploads(w http.ResponseWriter, q *glacierReq) *apiErr
 		}
 		return ups[i].ID < ups[j].ID
 	})
-	first := 0
-	if marker != "" {
-		first = -1
-		for i, u := range ups {
-			if u.ID == marker {
-				first = i
-			}
-		}
-		if first < 0 {
-			s.mu.Unlock()
-			return invalidParam("Invalid marker: %s", marker)
-		}
+	first, ok := markerIndex(ups, marker, func(u *upload) string { return u.ID })
+	if !ok {
+		s.mu.Unlock()
+		return invalidParam("Invalid marker: %s", marker)
 	}
 	out := struct {
 		Marker      *string      `json:"Marker"`
@@ -510,4 +502,19 @@ func (s *Sim) PartStats() map[string]map[string]int {
 		out[id] = m
 	}
 	return out
+}
+
+// markerIndex is where a list page starts: at the item whose id is marker
+// (the first item of the page, as Glacier's examples show), or at 0 without
+// a marker. ok is false for a marker naming no item.
+func markerIndex[T any](items []T, marker string, id func(T) string) (int, bool) {
+	if marker == "" {
+		return 0, true
+	}
+	for i, it := range items {
+		if id(it) == marker {
+			return i, true
+		}
+	}
+	return 0, false
 }

@@ -162,7 +162,7 @@ func setupNotifications(ctx context.Context, t topicMaker, q queueMaker) (topicA
 	return topicARN, queueURL, nil
 }
 
-// exitCode maps an error to freezer's exit status.
+// isUsage reports an error in what the person asked for: exit status 2.
 func isUsage(err error) bool {
 	var u usageError
 	return errors.As(err, &u) || errors.Is(err, control.ErrInvalid)

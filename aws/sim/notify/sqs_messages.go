@@ -451,30 +451,9 @@ func (s *Service) sqsDeleteMessageBatch(body []byte) (any, *sqsError) {
 			ids[i] = *en.Id
 		}
 	}
-	if e := checkBatchIDs(ids); e != nil {
-		return nil, e
-	}
-	type success struct{ Id string }
-	var ok []success
-	var failed []sqsBatchFailure
-	s.mu.Lock()
-	q, e := s.lookupQueueLocked(in.QueueUrl)
-	if e != nil {
-		s.mu.Unlock()
-		return nil, e
-	}
-	for i, en := range in.Entries {
-		if e := s.deleteLocked(q, en.ReceiptHandle); e != nil {
-			failed = append(failed, batchFailure(ids[i], e))
-			continue
-		}
-		ok = append(ok, success{ids[i]})
-	}
-	s.mu.Unlock()
-	if err := s.commit(); err != nil {
-		return nil, errSQSInternal(err)
-	}
-	return map[string]any{"Successful": nonNil(ok), "Failed": nonNil(failed)}, nil
+	return s.batchOnQueue(in.QueueUrl, ids, func(q *queue, i int) *sqsError {
+		return s.deleteLocked(q, in.Entries[i].ReceiptHandle)
+	})
 }
 
 func (s *Service) changeVisibilityLocked(q *queue, handle *string, timeout *int64) *sqsError {
@@ -547,6 +526,17 @@ func (s *Service) sqsChangeMessageVisibilityBatch(body []byte) (any, *sqsError) 
 			ids[i] = *en.Id
 		}
 	}
+	return s.batchOnQueue(in.QueueUrl, ids, func(q *queue, i int) *sqsError {
+		en := in.Entries[i]
+		return s.changeVisibilityLocked(q, en.ReceiptHandle, en.VisibilityTimeout)
+	})
+}
+
+// batchOnQueue runs one action per batch entry under the lock, on the
+// queue named by queueURL, and answers with the entries that succeeded
+// and those that failed (a batch fails as a whole only for bad ids or a
+// missing queue).
+func (s *Service) batchOnQueue(queueURL *string, ids []string, do func(q *queue, i int) *sqsError) (any, *sqsError) {
 	if e := checkBatchIDs(ids); e != nil {
 		return nil, e
 	}
@@ -554,13 +544,13 @@ func (s *Service) sqsChangeMessageVisibilityBatch(body []byte) (any, *sqsError) 
 	var ok []success
 	var failed []sqsBatchFailure
 	s.mu.Lock()
-	q, e := s.lookupQueueLocked(in.QueueUrl)
+	q, e := s.lookupQueueLocked(queueURL)
 	if e != nil {
 		s.mu.Unlock()
 		return nil, e
 	}
-	for i, en := range in.Entries {
-		if e := s.changeVisibilityLocked(q, en.ReceiptHandle, en.VisibilityTimeout); e != nil {
+	for i := range ids {
+		if e := do(q, i); e != nil {
 			failed = append(failed, batchFailure(ids[i], e))
 			continue
 		}
