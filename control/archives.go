@@ -8,151 +8,147 @@ import (
 	"os"
 	"time"
 
-	"freezer/pipeline"
+	"freezer/aws"
 	"freezer/pipeline/compress"
 	"freezer/pipeline/tarball"
 	"freezer/store"
 )
 
-// ArchiveInfo is an archive with its state and newest retrieval job.
-type ArchiveInfo struct {
-	store.Archive
-	State store.State
-	Local bool       // the local file is there
-	Job   *store.Job // the retrieval job behind the state (newest ready, else in progress, else newest), if any
-}
-
 // RemovePhrase is the confirmation the manual requires before an archive
 // is deleted from Glacier.
 const RemovePhrase = "I am sure"
 
-// archiveInfo computes an archive's state from the catalog, its local file
-// and its jobs.
-func (e *Engine) archiveInfo(ctx context.Context, a store.Archive) (ArchiveInfo, error) {
-	jobs, err := e.o.DB.ArchiveJobs(ctx, a.ID)
-	if err != nil {
-		return ArchiveInfo{}, err
-	}
-	info := ArchiveInfo{Archive: a, Local: hasLocal(a)}
-	phase := store.CurrentPhase(jobs, e.o.Now())
-	// The job that decides the state: the newest in that phase, else the
-	// newest of all.
-	for i := range jobs {
-		if jobs[i].Phase(e.o.Now()) == phase {
-			info.Job = &jobs[i]
-			break
-		}
-	}
-	info.State = store.ArchiveState(a.Remote(), info.Local, phase)
-	return info, nil
-}
+// ReservedArchiveName is the name the mount gives each vault's folder of
+// archive contents; no archive may take it.
+const ReservedArchiveName = ".contents"
 
-// Archive returns one archive with its state.
-func (e *Engine) Archive(ctx context.Context, vault, name string) (ArchiveInfo, error) {
-	a, err := e.o.DB.Archive(ctx, vault, name)
-	if err != nil {
-		return ArchiveInfo{}, notFound(err)
-	}
-	return e.archiveInfo(ctx, a)
-}
+// DisconnectRequest deletes only an archive's local file (verb
+// disconnect).
+type DisconnectRequest struct{ Vault, Name string }
 
-// Archives lists a vault's archives with their states.
-func (e *Engine) Archives(ctx context.Context, vault string) ([]ArchiveInfo, error) {
-	if _, err := e.o.DB.Vault(ctx, vault); err != nil {
-		return nil, notFound(err)
+// Verb is "disconnect".
+func (r *DisconnectRequest) Verb() string { return "disconnect" }
+
+// Line writes the request as a control line.
+func (r *DisconnectRequest) Line() string { return line([]string{"disconnect", r.Vault + "/" + r.Name}) }
+
+// check: as the manual says, liquid becomes frozen (or melted while the
+// job output is current). An archive that is only local is refused: that
+// would lose it.
+func (r *DisconnectRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	a, err := e.o.DB.Archive(ctx, r.Vault, r.Name)
+	if err != nil {
+		return nil, archiveNotFound(r.Vault, r.Name, err)
 	}
-	all, err := e.o.DB.Archives(ctx, vault)
+	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
+	if !a.Remote() {
+		return nil, withHint(refuse(ErrPermission, "%s is not in Glacier yet; disconnecting would lose it (upload it first)", what),
+			line([]string{"upload", r.Vault + "/" + r.Name}))
+	}
+	if a.LocalPath == "" {
+		return &action{reply: Reply{Message: what + " has no local copy; nothing to do"}}, nil
+	}
+	claims, err := e.claim(ctx, "disconnected", archiveResource(r.Vault, r.Name))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ArchiveInfo, 0, len(all))
-	for _, a := range all {
-		info, err := e.archiveInfo(ctx, a)
+	return &action{claims: claims, now: func(ctx context.Context) (Reply, error) {
+		// Catalog first: a crash after it leaves an orphan file (which the
+		// next download of the archive replaces), never a catalog entry
+		// pointing at nothing.
+		if err := e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.SetLocalPath(ctx, a.ID, "") }); err != nil {
+			return Reply{}, err
+		}
+		e.changed()
+		if err := os.Remove(a.LocalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return Reply{}, fmt.Errorf("%s: %w", what, err)
+		}
+		info, err := e.Archive(ctx, r.Vault, r.Name)
 		if err != nil {
+			return Reply{}, err
+		}
+		return Reply{Fields: map[string]string{"state": string(info.State)},
+			Message: fmt.Sprintf("%s: local copy deleted; now %s", what, info.State)}, nil
+	}}, nil
+}
+
+// RemoveRequest deletes an archive from Glacier (verb remove), only with
+// the exact phrase "I am sure". It never deletes a local file: an archive
+// with a local copy stays, as a local archive; one with nothing left
+// leaves the catalog.
+type RemoveRequest struct{ Vault, Name, Confirm string }
+
+// Verb is "remove".
+func (r *RemoveRequest) Verb() string { return "remove" }
+
+// Line writes the request as a control line.
+func (r *RemoveRequest) Line() string {
+	return line([]string{"remove", r.Vault + "/" + r.Name}, "confirm", r.Confirm)
+}
+
+func (r *RemoveRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
+	if r.Confirm != RemovePhrase {
+		return nil, refuse(ErrPermission, "%s: removing an archive from Glacier needs the confirmation %q", what, RemovePhrase)
+	}
+	a, err := e.o.DB.Archive(ctx, r.Vault, r.Name)
+	if err != nil {
+		return nil, archiveNotFound(r.Vault, r.Name, err)
+	}
+	if !a.Remote() && hasLocal(a) {
+		// Never delete a local file: it may be the only copy. A person who
+		// wants the archive gone deletes the file; the entry left with
+		// nothing can then be removed.
+		return nil, refuse(ErrNotFound, "%s is not in Glacier: nothing to remove there; its local copy (perhaps the only one) stays at %s — delete that file yourself if you are sure, then remove the archive", what, a.LocalPath)
+	}
+	var g Glacier
+	if a.Remote() {
+		if g, err = e.glacier(); err != nil {
 			return nil, err
 		}
-		out = append(out, info)
 	}
-	return out, nil
-}
-
-// Disconnect deletes only an archive's local file, as the manual says:
-// liquid becomes frozen (or melted while the job output is current). An
-// archive that is only local is refused: that would lose it.
-func (e *Engine) Disconnect(ctx context.Context, vault, name string) error {
-	release, err := e.claim(vault, name, "disconnect")
+	claims, err := e.claim(ctx, "removed", archiveResource(r.Vault, r.Name))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer release()
-	info, err := e.Archive(ctx, vault, name)
-	if err != nil {
-		return err
-	}
-	if !info.Remote() {
-		return mark(ErrPermission, fmt.Errorf("vault %s: archive %s is not in Glacier yet; disconnecting would lose it (upload it first)", vault, name))
-	}
-	if info.LocalPath == "" {
-		return nil
-	}
-	// Catalog first: a crash after it leaves an orphan file, never a
-	// catalog entry pointing at nothing.
-	if err := e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.SetLocalPath(ctx, info.ID, "") }); err != nil {
-		return err
-	}
-	if err := os.Remove(info.LocalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
-	}
-	return nil
-}
-
-// Remove deletes an archive from Glacier, only with the exact phrase
-// "I am sure". A local copy stays (the archive becomes local); an archive
-// with nothing left goes from the catalog. An archive that was never
-// uploaded is removed locally, its unfinished upload cancelled.
-func (e *Engine) Remove(ctx context.Context, vault, name, phrase string) error {
-	if phrase != RemovePhrase {
-		return mark(ErrPermission, fmt.Errorf("vault %s: archive %s: removing an archive from Glacier needs the confirmation %q", vault, name, RemovePhrase))
-	}
-	release, err := e.claim(vault, name, "remove")
-	if err != nil {
-		return err
-	}
-	defer release()
-	info, err := e.Archive(ctx, vault, name)
-	if err != nil {
-		return err
-	}
-	if info.Remote() {
-		if err := e.o.Glacier.DeleteArchive(ctx, vault, info.RemoteID); err != nil {
-			return fmt.Errorf("vault %s: archive %s: delete from Glacier: %w", vault, name, err)
+	return &action{claims: claims, now: func(ctx context.Context) (Reply, error) {
+		if a.Remote() {
+			err := g.DeleteArchive(ctx, r.Vault, a.RemoteID)
+			if err != nil && !aws.IsNotFound(err) {
+				return Reply{}, dress(what+": delete from Glacier", err)
+			}
+			e.log.Info().Str("vault", r.Vault).Str("archive", r.Name).Str("archive_id", a.RemoteID).Bool("already_gone", err != nil).Msg("deleted from Glacier")
 		}
-		e.log.Info().Str("vault", vault).Str("archive", name).Str("archive_id", info.RemoteID).Msg("deleted from Glacier")
-		if info.Local {
-			info.Archive.RemoteID, info.Archive.Size, info.Archive.TreeHash = "", 0, ""
-			return e.o.DB.Update(ctx, func(tx *store.Tx) error {
-				_, err := tx.PutArchive(ctx, info.Archive)
+		// Decide inside the transaction: the local copy as the catalog has
+		// it now, not as it was before the network call.
+		kept := false
+		err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
+			cur, err := tx.Archive(ctx, r.Vault, r.Name)
+			if err != nil {
 				return err
-			})
+			}
+			if hasLocal(cur) {
+				kept = true
+				return tx.SetUploaded(ctx, cur.ID, "", 0, "")
+			}
+			return tx.DeleteArchive(ctx, cur.ID)
+		})
+		if err != nil {
+			return Reply{}, dress(what, err)
 		}
-	} else if err := pipeline.Abort(ctx, e.o.Glacier, vault, journal{db: e.o.DB, archiveID: info.ID}); err != nil {
-		return fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
-	}
-	if err := e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.DeleteArchive(ctx, info.ID) }); err != nil {
-		return err
-	}
-	// The manual's database maintenance: files no archive holds any more go.
-	if n, err := e.o.DB.Maintain(ctx); err != nil {
-		e.log.Warn().Err(err).Msg("catalog maintenance failed; it runs again at the next removal")
-	} else if n > 0 {
-		e.log.Debug().Int64("files", n).Msg("catalog maintenance removed files no archive holds")
-	}
-	if info.LocalPath != "" {
-		if err := os.Remove(info.LocalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
+		e.changed()
+		if !kept {
+			// The manual's database maintenance: files no archive holds go.
+			if n, err := e.o.DB.Maintain(ctx); err != nil {
+				e.log.Warn().Err(err).Msg("catalog maintenance failed; it runs again at the next removal")
+			} else if n > 0 {
+				e.log.Debug().Int64("files", n).Msg("catalog maintenance removed files no archive holds")
+			}
+			return Reply{Message: what + ": removed from Glacier and from the catalog"}, nil
 		}
-	}
-	return nil
+		return Reply{Fields: map[string]string{"state": string(store.StateLocal)},
+			Message: what + ": removed from Glacier; its local copy stays (now local)"}, nil
+	}}, nil
 }
 
 // ExtractOptions tune Extract.
@@ -161,42 +157,93 @@ type ExtractOptions struct {
 	AllowOutsideLinks bool // restore symbolic links that point outside dest, as they are
 }
 
-// Extract restores an archive's files from its local copy into dest,
-// refusing entries that would land outside dest.
-func (e *Engine) Extract(ctx context.Context, vault, name, dest string, o ExtractOptions) (tarball.Stats, error) {
-	info, err := e.Archive(ctx, vault, name)
+// ExtractRequest restores an archive's files from its local copy into a
+// folder (verb extract).
+type ExtractRequest struct {
+	Vault, Name string
+	Dest        string
+	ExtractOptions
+}
+
+// Verb is "extract".
+func (r *ExtractRequest) Verb() string { return "extract" }
+
+// Line writes the request as a control line.
+func (r *ExtractRequest) Line() string {
+	var kv []string
+	if r.Overwrite {
+		kv = append(kv, "overwrite", "yes")
+	}
+	if r.AllowOutsideLinks {
+		kv = append(kv, "allow-outside-links", "yes")
+	}
+	return line([]string{"extract", r.Vault + "/" + r.Name, r.Dest}, kv...)
+}
+
+func (r *ExtractRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	info, err := e.Archive(ctx, r.Vault, r.Name)
 	if err != nil {
-		return tarball.Stats{}, err
+		return nil, err
 	}
-	if !info.Local {
-		return tarball.Stats{}, mark(ErrNotFound, fmt.Errorf("vault %s: archive %s is %s: it has no local copy; retrieve it first ('freezer archive retrieve %s/%s')",
-			vault, name, info.State, vault, name))
+	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
+	if !info.Local || !hasLocal(info.Archive) {
+		return nil, withHint(refuse(ErrRemote, "%s is %s: it has no local copy; retrieve it first", what, info.State),
+			line([]string{"retrieve", r.Vault + "/" + r.Name}))
 	}
+	if r.Dest == "" {
+		return nil, refuse(ErrInvalid, "%s: no folder to restore into", what)
+	}
+	claims, err := e.claim(ctx, "extracted", archiveResource(r.Vault, r.Name))
+	if err != nil {
+		return nil, err
+	}
+	req := *r
+	return &action{claims: claims, task: &taskSpec{kind: TaskExtract, vault: r.Vault, archive: r.Name, phase: "extract",
+		total: info.LocalSize, resume: r.Line(),
+		run: func(ctx context.Context, run *Run) (string, error) { return e.extract(ctx, run, info, req) }}}, nil
+}
+
+// extract is an extract task: the local copy, decompressed, through the
+// safe tar reader into the destination.
+func (e *Engine) extract(ctx context.Context, run *Run, info ArchiveInfo, r ExtractRequest) (string, error) {
+	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
 	f, err := os.Open(info.LocalPath)
 	if err != nil {
-		return tarball.Stats{}, fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	defer f.Close()
+	var src io.Reader = &countingReader{r: f, add: run.Add}
 	var zr io.ReadCloser
 	if info.Compression == CompressionUnknown {
 		// Another tool's archive: whatever compression its bytes show.
-		zr, _, err = compress.NewDetectingReader(f)
+		zr, _, err = compress.NewDetectingReader(src)
 	} else {
 		var alg compress.Algorithm
 		if alg, err = compress.Parse(info.Compression); err == nil {
-			zr, err = compress.NewReader(f, alg)
+			zr, err = compress.NewReader(src, alg)
 		}
 	}
 	if err != nil {
-		return tarball.Stats{}, fmt.Errorf("vault %s: archive %s: %w", vault, name, err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	defer zr.Close()
-	st, err := tarball.Extract(ctx, zr, dest, tarball.ExtractOptions{Overwrite: o.Overwrite, SameOwner: os.Geteuid() == 0,
-		AllowOutsideLinks: o.AllowOutsideLinks, Logger: e.log})
+	st, err := tarball.Extract(ctx, zr, r.Dest, tarball.ExtractOptions{Overwrite: r.Overwrite, SameOwner: os.Geteuid() == 0,
+		AllowOutsideLinks: r.AllowOutsideLinks, Logger: e.log})
 	if err != nil {
-		return st, fmt.Errorf("vault %s: archive %s: extract into %s: %w", vault, name, dest, err)
+		return "", fmt.Errorf("%s: extract into %s: %w", what, r.Dest, err)
 	}
-	return st, nil
+	return fmt.Sprintf("%d files, %d folders, %d links, %s restored into %s", st.Files, st.Dirs, st.Symlinks, formatBytes(st.Bytes), r.Dest), nil
+}
+
+type countingReader struct {
+	r   io.Reader
+	add func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.add(int64(n))
+	return n, err
 }
 
 // expiresAt is when a job's output stops being downloadable: Glacier keeps
@@ -208,18 +255,39 @@ func expiresAt(completed time.Time) time.Time {
 	return completed.Add(24 * time.Hour)
 }
 
-// ArchiveFiles lists the files inside an archive, as recorded when it was
-// made.
-func (e *Engine) ArchiveFiles(ctx context.Context, vault, name string) ([]store.FileRecord, error) {
-	a, err := e.o.DB.Archive(ctx, vault, name)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	return e.o.DB.ArchiveFiles(ctx, a.ID)
+// Disconnect deletes only an archive's local file.
+func (e *Engine) Disconnect(ctx context.Context, vault, name string) error {
+	_, err := one(e.Do(ctx, &DisconnectRequest{Vault: vault, Name: name}))
+	return err
 }
 
-// Files lists every file kept in an archive, with the path from the newest
-// archive holding it (the manual's file dialog).
-func (e *Engine) Files(ctx context.Context) ([]store.CatalogFile, error) {
-	return e.o.DB.Files(ctx)
+// Remove deletes an archive from Glacier, only with the phrase "I am sure".
+func (e *Engine) Remove(ctx context.Context, vault, name, phrase string) error {
+	_, err := one(e.Do(ctx, &RemoveRequest{Vault: vault, Name: name, Confirm: phrase}))
+	return err
+}
+
+// Extract restores an archive's files from its local copy into dest and
+// waits; it returns what was restored.
+func (e *Engine) Extract(ctx context.Context, vault, name, dest string, o ExtractOptions) (string, error) {
+	rep, err := e.RunWait(ctx, &ExtractRequest{Vault: vault, Name: name, Dest: dest, ExtractOptions: o})
+	if err != nil {
+		return "", err
+	}
+	t, err := e.Task(ctx, rep.Task)
+	return t.Result, err
+}
+
+// formatBytes prints a byte count with a binary unit.
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"freezer/filter"
 	"freezer/pipeline"
@@ -15,7 +17,8 @@ import (
 	"freezer/store"
 )
 
-// PlanRequest is a selection of files and folders and how to filter it.
+// PlanRequest is a selection of files and folders and how to filter it
+// (verb plan).
 type PlanRequest struct {
 	Paths   []string
 	Filters filter.Set // filter.DefaultFilters for the manual's defaults
@@ -29,6 +32,78 @@ type PlanRequest struct {
 	// Drop removes unselected files from the plan.
 	Drop     bool
 	Progress func(done, total int)
+}
+
+// Verb is "plan".
+func (r *PlanRequest) Verb() string { return "plan" }
+
+// Line writes the request as a control line.
+func (r *PlanRequest) Line() string {
+	return line(append([]string{"plan"}, r.Paths...), r.selectionArgs()...)
+}
+
+func (r *PlanRequest) selectionArgs() []string {
+	var kv []string
+	if r.Filters != filter.DefaultFilters || r.Drop {
+		f := r.Filters
+		if r.Drop {
+			f = f.With(filter.FilterDrop)
+		}
+		kv = append(kv, "filter", f.String())
+	}
+	kv = append(kv, "regex", r.Regex)
+	for _, p := range r.Exclude {
+		kv = append(kv, "exclude", p)
+	}
+	for _, p := range r.Include {
+		kv = append(kv, "include", p)
+	}
+	return kv
+}
+
+// checkPaths validates what can be checked without walking: the paths
+// exist, the regex compiles.
+func (r *PlanRequest) checkPaths() error {
+	if len(r.Paths) == 0 {
+		return refuse(ErrInvalid, "no files or folders given")
+	}
+	for _, p := range r.Paths {
+		if _, err := os.Lstat(p); err != nil {
+			return mark(ErrNotFound, fmt.Errorf("%s: %w", p, unwrapPathError(err)))
+		}
+	}
+	if r.Regex != "" {
+		if _, err := regexp.Compile(r.Regex); err != nil {
+			return refuse(ErrInvalid, "regex %s: %v", Quote(r.Regex), err)
+		}
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (r *PlanRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	if err := r.checkPaths(); err != nil {
+		return nil, err
+	}
+	return &action{now: func(ctx context.Context) (Reply, error) {
+		sel, err := e.Plan(ctx, *r)
+		if err != nil {
+			return Reply{}, err
+		}
+		var b strings.Builder
+		if err := sel.Plan.WriteJSON(&b); err != nil {
+			return Reply{}, err
+		}
+		s := sel.Plan.Summary()
+		return Reply{Text: b.String(), Message: fmt.Sprintf("%d files selected", s.Selected.Files)}, nil
+	}}, nil
 }
 
 // Selection is a plan together with the walk entries it selects.
@@ -52,7 +127,7 @@ func (s *Selection) Entries() []tarball.Entry {
 // inclusions are remembered in the catalog.
 func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) {
 	if len(req.Paths) == 0 {
-		return nil, mark(ErrInvalid, errors.New("no files or folders given"))
+		return nil, refuse(ErrInvalid, "no files or folders given")
 	}
 	roots := make([]string, len(req.Paths))
 	for i, p := range req.Paths {
@@ -61,7 +136,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if _, err := os.Lstat(abs); err != nil {
-			return nil, mark(ErrNotFound, fmt.Errorf("%s: %w", p, err))
+			return nil, mark(ErrNotFound, fmt.Errorf("%s: %w", p, unwrapPathError(err)))
 		}
 		roots[i] = abs
 	}
@@ -81,19 +156,11 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 		problems[i] = filter.Problem{Path: p.Source, Op: "walk", Err: errors.New(p.String())}
 	}
 
-	exclusions, err := e.o.DB.Exclusions(ctx, store.ExclusionExclude)
+	x, err := e.ExclusionSettings(ctx)
 	if err != nil {
 		return nil, err
 	}
-	backup, err := e.o.DB.Exclusions(ctx, store.ExclusionBackup)
-	if err != nil {
-		return nil, err
-	}
-	manual, err := e.o.DB.ManualExclusions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cfg := filter.Config{Exclusions: exclusions, BackupPatterns: backup, HashWorkers: e.o.Threads, Logger: e.log}
+	cfg := filter.Config{Exclusions: x.Exclude, BackupPatterns: x.Backup, HashWorkers: e.tune().Threads, Logger: e.log}
 	var hasher *cacheHasher
 	if req.Filters.Has(filter.FilterFrozen) {
 		cache, err := e.o.DB.HashCacheUnder(ctx, roots)
@@ -111,7 +178,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 		return nil, mark(ErrInvalid, err)
 	}
 	plan, err := planner.Plan(ctx, filter.Request{Roots: roots, Entries: entries, Filters: req.Filters,
-		Regex: req.Regex, ManualExclusions: manual, Problems: problems, Progress: req.Progress})
+		Regex: req.Regex, ManualExclusions: x.Manual, Problems: problems, Progress: req.Progress})
 	if err != nil {
 		return nil, mark(ErrInvalid, err)
 	}
@@ -122,12 +189,12 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 	}
 	for _, p := range req.Exclude {
 		if err := plan.Select(absPath(p), false); err != nil {
-			return nil, mark(ErrInvalid, fmt.Errorf("--exclude %s: %w", p, err))
+			return nil, refuse(ErrInvalid, "exclude %s: %v", p, err)
 		}
 	}
 	for _, p := range req.Include {
 		if err := plan.Select(absPath(p), true); err != nil {
-			return nil, mark(ErrInvalid, fmt.Errorf("--include %s: %w", p, err))
+			return nil, refuse(ErrInvalid, "include %s: %v", p, err)
 		}
 	}
 	if req.Drop {
@@ -175,7 +242,7 @@ func entryType(t tarball.EntryType) filter.EntryType {
 	}
 }
 
-// CreateRequest is a new archive.
+// CreateRequest is a new archive (verb new-archive).
 type CreateRequest struct {
 	Vault, Name string
 	Plan        PlanRequest
@@ -183,80 +250,129 @@ type CreateRequest struct {
 	KeyID       string // "" the default key, "none" no encryption
 	Description string // the person's text, added to freezer's description
 	// NoUpload builds and records the archive but leaves it local; upload
-	// it later with UploadArchive.
+	// it later with an UploadRequest.
 	NoUpload bool
 }
 
-// CreateArchive builds an archive of the selected files into a local file,
-// records it and its files in the catalog, and uploads it. Run again after
-// a crash or an interrupt, it resumes the upload of the archive already
-// built (the paths are not read again).
-func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveInfo, error) {
-	if err := CheckVaultName(req.Vault); err != nil {
-		return ArchiveInfo{}, err
-	}
-	if err := CheckArchiveName(req.Name); err != nil {
-		return ArchiveInfo{}, err
-	}
-	alg, err := compress.Parse(req.Compression)
-	if err != nil {
-		return ArchiveInfo{}, mark(ErrInvalid, err)
-	}
-	release, err := e.claim(req.Vault, req.Name, "create")
-	if err != nil {
-		return ArchiveInfo{}, err
-	}
-	defer release()
+// Verb is "new-archive".
+func (r *CreateRequest) Verb() string { return "new-archive" }
 
-	if existing, err := e.o.DB.Archive(ctx, req.Vault, req.Name); err == nil {
-		if existing.Remote() || !hasLocal(existing) {
-			return ArchiveInfo{}, mark(ErrExists, fmt.Errorf("vault %s: archive %s already exists", req.Vault, req.Name))
+// Line writes the request as a control line.
+func (r *CreateRequest) Line() string {
+	kv := []string{"compression", r.Compression, "key", r.KeyID, "description", r.Description}
+	kv = append(kv, r.Plan.selectionArgs()...)
+	if r.NoUpload {
+		kv = append(kv, "no-upload", "yes")
+	}
+	return line(append([]string{"new-archive", r.Vault + "/" + r.Name}, r.Plan.Paths...), kv...)
+}
+
+func (r *CreateRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	if err := CheckVaultName(r.Vault); err != nil {
+		return nil, err
+	}
+	if err := CheckArchiveName(r.Name); err != nil {
+		return nil, err
+	}
+	alg, err := compress.Parse(r.Compression)
+	if err != nil {
+		return nil, mark(ErrInvalid, err)
+	}
+	if err := r.Plan.checkPaths(); err != nil {
+		return nil, err
+	}
+	if _, err := e.knownVault(ctx, r.Vault); err != nil {
+		return nil, err
+	}
+	claims, err := e.claim(ctx, "created", archiveResource(r.Vault, r.Name))
+	if err != nil {
+		return nil, err
+	}
+	act, err := e.checkCreate(ctx, r, alg, claims)
+	if err != nil {
+		claims.Release()
+		return nil, err
+	}
+	return act, nil
+}
+
+// checkCreate decides, under the archive's claim, what a create request
+// does: build a new archive, resume the upload of the one an interrupted
+// run of the same request built, or nothing (built and left local, as
+// asked).
+func (e *Engine) checkCreate(ctx context.Context, r *CreateRequest, alg compress.Algorithm, claims *claimSet) (*action, error) {
+	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
+	existing, err := e.o.DB.Archive(ctx, r.Vault, r.Name)
+	switch {
+	case err == nil:
+		if existing.Remote() || existing.LocalPath == "" || !e.sameCreate(ctx, r) {
+			return nil, refuse(ErrExists, "%s already exists", what)
 		}
-		e.log.Info().Str("vault", req.Vault).Str("archive", req.Name).Msg("archive already built and not yet in Glacier: resuming its upload")
-		return e.upload(ctx, existing)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return ArchiveInfo{}, err
+		if r.NoUpload {
+			return &action{claims: claims, reply: Reply{Fields: map[string]string{"state": string(store.StateLocal)},
+				Message: what + " is already built and left local, as asked"}}, nil
+		}
+		e.log.Info().Str("vault", r.Vault).Str("archive", r.Name).Msg("archive already built and not yet in Glacier: resuming its upload")
+		return e.uploadAction(ctx, existing, claims, r.Line())
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
 	}
-	vault, err := e.vault(ctx, req.Vault)
+	key, err := e.archiveKey(ctx, r.KeyID)
 	if err != nil {
-		return ArchiveInfo{}, err
+		return nil, err
 	}
-	key, err := e.archiveKey(ctx, req.KeyID)
-	if err != nil {
-		return ArchiveInfo{}, err
-	}
-	d := desc.Description{Version: desc.Version, Name: req.Name, Compression: string(alg), Cipher: "none", Text: req.Description}
+	d := desc.Description{Version: desc.Version, Name: r.Name, Compression: string(alg), Cipher: "none", Text: r.Description}
 	if key != nil {
 		d.Cipher, d.KeyID = key.Algorithm, key.ID
 	}
 	description, err := desc.Format(d)
 	if err != nil {
-		return ArchiveInfo{}, mark(ErrInvalid, fmt.Errorf("vault %s: archive %s: %w", req.Vault, req.Name, err))
+		return nil, refuse(ErrInvalid, "%s: %v", what, err)
 	}
+	req := *r
+	return &action{claims: claims, task: &taskSpec{kind: TaskCreate, vault: r.Vault, archive: r.Name, phase: "plan",
+		resume: r.Line(),
+		run: func(ctx context.Context, run *Run) (string, error) {
+			return e.create(ctx, run, req, alg, d, description)
+		}}}, nil
+}
 
+// sameCreate reports whether the newest create task of the archive was
+// this very request: only then may a rerun resume its upload. A create of
+// other files under a taken name must never pass off the old archive as
+// its own.
+func (e *Engine) sameCreate(ctx context.Context, r *CreateRequest) bool {
+	ts, err := e.o.DB.ArchiveTasks(ctx, r.Vault, r.Name, TaskCreate)
+	if err != nil || len(ts) == 0 {
+		return false
+	}
+	return ts[len(ts)-1].Resume == r.Line()
+}
+
+// create is a create task: plan, build into a temporary file, record the
+// archive, install its file, upload.
+func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg compress.Algorithm, d desc.Description, description string) (string, error) {
+	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
 	sel, err := e.Plan(ctx, req.Plan)
 	if err != nil {
-		return ArchiveInfo{}, err
+		return "", err
 	}
 	if err := sel.Plan.Check(); err != nil {
-		return ArchiveInfo{}, mark(ErrInvalid, fmt.Errorf("vault %s: archive %s: %w", req.Vault, req.Name, err))
+		return "", refuse(ErrInvalid, "%s: %v", what, err)
 	}
 	for _, p := range sel.Plan.Problems() {
 		e.log.Warn().Str("path", p.Path).Str("op", p.Op).Err(p.Err).Msg("left out of the archive")
 	}
-
-	dest := e.localPath(req.Vault, req.Name)
-	prog := e.progress(fmt.Sprintf("archive %s/%s", req.Vault, req.Name), sel.Plan.Summary().Selected.Bytes)
+	run.Phase("build", sel.Plan.Summary().Selected.Bytes)
+	temp := filepath.Join(e.tempDir(), fmt.Sprintf("%s%s-%d", buildPrefix, e.id, run.ID()))
 	built, err := pipeline.Build(ctx, pipeline.BuildRequest{Entries: sel.Entries(), Compression: alg,
-		Threads: e.o.Threads, Dest: dest, Progress: prog.Add, Logger: e.log})
-	prog.Done()
+		Threads: e.tune().Threads, Dest: temp, Progress: run.Add, Logger: e.log})
 	if err != nil {
-		return ArchiveInfo{}, fmt.Errorf("vault %s: archive %s: %w", req.Vault, req.Name, err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
-
-	a := store.Archive{VaultID: vault.ID, Vault: req.Vault, Name: req.Name, Description: description,
+	a := store.Archive{Vault: req.Vault, Name: req.Name, Description: description,
 		SHA256: built.SHA256, LocalSize: built.Size, Compression: string(alg), Cipher: d.Cipher, KeyID: d.KeyID,
-		Created: e.o.Now(), LocalPath: dest}
+		Created: e.o.Now(), LocalPath: e.localPath(req.Vault, req.Name), Installing: temp}
 	files := make([]store.FileRecord, len(built.Files))
 	hashes := make([]store.HashEntry, 0, len(built.Files))
 	for i, f := range built.Files {
@@ -266,9 +382,17 @@ func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveI
 		}
 	}
 	err = e.o.DB.Update(ctx, func(tx *store.Tx) error {
+		v, err := tx.Vault(ctx, req.Vault)
+		if err != nil {
+			return vaultNotFound(req.Vault, err)
+		}
+		if _, err := os.Lstat(a.LocalPath); err == nil {
+			return refuse(ErrExists, "%s: a file is in the way at %s (left by an earlier archive of that name); move it away", what, a.LocalPath)
+		}
+		a.VaultID = v.ID
 		id, err := tx.PutArchive(ctx, a)
 		if err != nil {
-			return err
+			return dress(what, err)
 		}
 		a.ID = id
 		if err := tx.AddFiles(ctx, id, files); err != nil {
@@ -277,100 +401,209 @@ func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveI
 		return tx.PutHashes(ctx, hashes)
 	})
 	if err != nil {
-		os.Remove(dest)
-		return ArchiveInfo{}, err
+		os.Remove(temp)
+		return "", err
 	}
-	a.FileCount = int64(len(files))
+	e.changed()
+	if err := e.install(ctx, a); err != nil {
+		return "", err
+	}
+	a.FileCount, a.Installing = int64(len(files)), ""
 	e.log.Info().Str("vault", req.Vault).Str("archive", req.Name).Int("files", len(files)).
 		Int64("bytes", built.Size).Str("compression", string(alg)).Str("cipher", d.Cipher).Msg("archive built")
 	if req.NoUpload {
-		return e.archiveInfo(ctx, a)
+		return fmt.Sprintf("%s/%s: local, %d files, %s (not uploaded, as asked)", req.Vault, req.Name, len(files), formatBytes(built.Size)), nil
 	}
-	return e.upload(ctx, a)
+	// From here on, what resumes the task is an upload of what was built.
+	run.resumeWith(line([]string{"upload", req.Vault + "/" + req.Name}))
+	return e.upload(ctx, run, a)
 }
 
-// vault finds a vault in the catalog, asking Glacier when the catalog does
-// not know it yet (a vault made by another tool).
-func (e *Engine) vault(ctx context.Context, name string) (store.Vault, error) {
+// buildPrefix starts the names of archives being built in the temporary
+// folder; the engine id after it tells whose they are.
+const buildPrefix = "build-"
+
+// install renames a new local copy from its temporary name into place,
+// after its catalog row committed, and records that it is there.
+func (e *Engine) install(ctx context.Context, a store.Archive) error {
+	if err := os.MkdirAll(filepath.Dir(a.LocalPath), 0o700); err != nil {
+		return fmt.Errorf("vault %s: archive %s: %w", a.Vault, a.Name, err)
+	}
+	if err := os.Rename(a.Installing, a.LocalPath); err != nil {
+		return fmt.Errorf("vault %s: archive %s: install the local copy: %w", a.Vault, a.Name, err)
+	}
+	err := e.o.DB.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.Installed(ctx, a.ID) })
+	if err != nil {
+		// The file is in place; the catalog still names the temporary file,
+		// which Recover sorts out.
+		e.log.Warn().Err(err).Str("vault", a.Vault).Str("archive", a.Name).Msg("local copy installed but not yet recorded as such")
+	}
+	e.changed()
+	return nil
+}
+
+// knownVault finds a vault in the catalog, asking Glacier (at a bounded
+// rate) when the catalog does not know it yet: a vault made by another
+// tool or on another machine.
+func (e *Engine) knownVault(ctx context.Context, name string) (store.Vault, error) {
+	if err := CheckVaultName(name); err != nil {
+		return store.Vault{}, err
+	}
 	v, err := e.o.DB.Vault(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		if _, err := e.Vaults(ctx); err != nil {
-			return store.Vault{}, err
+	if errors.Is(err, store.ErrNotFound) && e.o.Glacier != nil {
+		if rerr := e.refreshVaults(ctx, false); rerr != nil {
+			e.log.Debug().Err(rerr).Msg("could not list vaults in Glacier")
 		}
 		v, err = e.o.DB.Vault(ctx, name)
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Vault{}, mark(ErrNotFound, fmt.Errorf("vault %s does not exist; create it with 'freezer vault create %s'", name, name))
+	if err != nil {
+		return store.Vault{}, vaultNotFound(name, err)
 	}
-	return v, err
+	if err := e.checkLocation(v); err != nil {
+		return store.Vault{}, err
+	}
+	return v, nil
 }
 
-// UploadArchive uploads (or resumes uploading) an archive that is only
-// local.
-func (e *Engine) UploadArchive(ctx context.Context, vault, name string) (ArchiveInfo, error) {
-	release, err := e.claim(vault, name, "upload")
+// UploadRequest uploads (or resumes uploading) an archive that is only
+// local (verb upload).
+type UploadRequest struct{ Vault, Name string }
+
+// Verb is "upload".
+func (r *UploadRequest) Verb() string { return "upload" }
+
+// Line writes the request as a control line.
+func (r *UploadRequest) Line() string { return line([]string{"upload", r.Vault + "/" + r.Name}) }
+
+func (r *UploadRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	a, err := e.o.DB.Archive(ctx, r.Vault, r.Name)
 	if err != nil {
-		return ArchiveInfo{}, err
-	}
-	defer release()
-	a, err := e.o.DB.Archive(ctx, vault, name)
-	if err != nil {
-		return ArchiveInfo{}, notFound(err)
+		return nil, archiveNotFound(r.Vault, r.Name, err)
 	}
 	if a.Remote() {
-		return e.archiveInfo(ctx, a)
+		return &action{reply: Reply{Fields: map[string]string{"archive-id": a.RemoteID},
+			Message: fmt.Sprintf("vault %s: archive %s is already in Glacier", r.Vault, r.Name)}}, nil
 	}
-	return e.upload(ctx, a)
+	if _, err := e.knownVault(ctx, r.Vault); err != nil {
+		return nil, err
+	}
+	claims, err := e.claim(ctx, "uploaded", archiveResource(r.Vault, r.Name))
+	if err != nil {
+		return nil, err
+	}
+	act, err := e.uploadAction(ctx, a, claims, r.Line())
+	if err != nil {
+		claims.Release()
+		return nil, err
+	}
+	return act, nil
 }
 
-// upload sends a local archive to Glacier and records the result.
-func (e *Engine) upload(ctx context.Context, a store.Archive) (ArchiveInfo, error) {
+// uploadAction checks that an archive can be uploaded (its local file is
+// there, its key is known) and returns the upload task.
+func (e *Engine) uploadAction(ctx context.Context, a store.Archive, claims *claimSet, resume string) (*action, error) {
+	if _, err := e.glacier(); err != nil {
+		return nil, err
+	}
 	if !hasLocal(a) {
-		return ArchiveInfo{}, mark(ErrNotFound, fmt.Errorf("vault %s: archive %s: its local file %s is gone; nothing to upload", a.Vault, a.Name, a.LocalPath))
+		return nil, refuse(ErrNotFound, "vault %s: archive %s: its local file %s is gone; nothing to upload", a.Vault, a.Name, a.LocalPath)
+	}
+	if _, err := e.keyFor(ctx, a); err != nil {
+		return nil, err
+	}
+	return &action{claims: claims, task: &taskSpec{kind: TaskUpload, vault: a.Vault, archive: a.Name, phase: "upload",
+		total: a.LocalSize, resume: line([]string{"upload", a.Vault + "/" + a.Name}),
+		run: func(ctx context.Context, run *Run) (string, error) { return e.upload(ctx, run, a) }}}, nil
+}
+
+// upload sends a local archive to Glacier and records the result (only
+// the columns the upload decides).
+func (e *Engine) upload(ctx context.Context, run *Run, a store.Archive) (string, error) {
+	what := fmt.Sprintf("vault %s: archive %s", a.Vault, a.Name)
+	if !hasLocal(a) {
+		return "", refuse(ErrNotFound, "%s: its local file %s is gone; nothing to upload", what, a.LocalPath)
 	}
 	k, err := e.keyFor(ctx, a)
 	if err != nil {
-		return ArchiveInfo{}, err
+		return "", err
 	}
-	prog := e.progress(fmt.Sprintf("upload %s/%s", a.Vault, a.Name), a.LocalSize)
-	defer prog.Done()
-	res, err := pipeline.Upload(ctx, e.o.Glacier, pipeline.UploadRequest{
+	g, err := e.glacier()
+	if err != nil {
+		return "", err
+	}
+	run.Phase("upload", a.LocalSize)
+	res, err := pipeline.Upload(ctx, g, pipeline.UploadRequest{
 		Vault: a.Vault, Name: a.Name, Source: a.LocalPath, SourceSHA256: a.SHA256, Key: k,
-		Description: a.Description, PartSize: e.o.ChunkSize, Threads: e.o.Threads,
-		Journal: journal{db: e.o.DB, archiveID: a.ID}, Progress: prog.Add, Logger: e.log,
+		Description: a.Description, PartSize: e.tune().ChunkSize, Threads: e.tune().Threads,
+		Journal: journal{db: e.o.DB, archiveID: a.ID}, Progress: run.Add, Logger: e.log,
 	})
 	if err != nil {
-		return ArchiveInfo{}, err
+		return "", dress(what+": upload", err)
 	}
-	a.RemoteID, a.Size, a.TreeHash = res.ArchiveID, res.Size, res.TreeHash
-	if err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
-		_, err := tx.PutArchive(ctx, a)
-		return err
-	}); err != nil {
-		return ArchiveInfo{}, fmt.Errorf("vault %s: archive %s was uploaded as %s but could not be recorded: %w", a.Vault, a.Name, res.ArchiveID, err)
+	err = e.o.DB.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		return tx.SetUploaded(ctx, a.ID, res.ArchiveID, res.Size, res.TreeHash)
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s was uploaded as %s but could not be recorded: %w", what, res.ArchiveID, err)
 	}
 	e.log.Info().Str("vault", a.Vault).Str("archive", a.Name).Str("archive_id", res.ArchiveID).
 		Int64("bytes", res.Size).Bool("resumed", res.Resumed).Int("parts_sent", res.PartsSent).Int("parts_kept", res.PartsKept).
 		Msg("uploaded")
-	return e.archiveInfo(ctx, a)
+	return fmt.Sprintf("%s/%s: liquid, %s in Glacier", a.Vault, a.Name, formatBytes(res.Size)), nil
 }
 
-// CancelUpload aborts an archive's unfinished multipart upload in Glacier
-// (the local archive stays, and can be uploaded again).
-func (e *Engine) CancelUpload(ctx context.Context, vault, name string) error {
-	release, err := e.claim(vault, name, "cancel")
-	if err != nil {
-		return err
+// CancelRequest aborts an archive's unfinished upload in Glacier (the
+// local archive stays), or stops a task (verb cancel).
+type CancelRequest struct {
+	Vault, Name string
+	Task        int64 // a task to stop, instead of an upload to abort
+}
+
+// Verb is "cancel".
+func (r *CancelRequest) Verb() string { return "cancel" }
+
+// Line writes the request as a control line.
+func (r *CancelRequest) Line() string {
+	if r.Task != 0 {
+		return line([]string{"cancel"}, "task", fmt.Sprint(r.Task))
 	}
-	defer release()
-	a, err := e.o.DB.Archive(ctx, vault, name)
+	return line([]string{"cancel", r.Vault + "/" + r.Name})
+}
+
+func (r *CancelRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	if r.Task != 0 {
+		t, err := e.Task(ctx, r.Task)
+		if err != nil {
+			return nil, err
+		}
+		if t.Ended() {
+			return nil, refuse(ErrInvalid, "task %d has already ended (%s)", r.Task, t.State)
+		}
+		return &action{now: func(ctx context.Context) (Reply, error) {
+			return Reply{Message: fmt.Sprintf("task %d is being cancelled", r.Task)}, e.CancelTask(ctx, r.Task)
+		}}, nil
+	}
+	a, err := e.o.DB.Archive(ctx, r.Vault, r.Name)
 	if err != nil {
-		return notFound(err)
+		return nil, archiveNotFound(r.Vault, r.Name, err)
 	}
 	if _, err := e.o.DB.Upload(ctx, a.ID); errors.Is(err, store.ErrNotFound) {
-		return mark(ErrNotFound, fmt.Errorf("vault %s: archive %s has no upload in progress", vault, name))
+		return nil, refuse(ErrNotFound, "vault %s: archive %s has no upload in progress", r.Vault, r.Name)
 	}
-	return pipeline.Abort(ctx, e.o.Glacier, vault, journal{db: e.o.DB, archiveID: a.ID})
+	g, err := e.glacier()
+	if err != nil {
+		return nil, err
+	}
+	claims, err := e.claim(ctx, "cancelled", archiveResource(r.Vault, r.Name))
+	if err != nil {
+		return nil, err
+	}
+	return &action{claims: claims, now: func(ctx context.Context) (Reply, error) {
+		if err := pipeline.Abort(ctx, g, r.Vault, journal{db: e.o.DB, archiveID: a.ID}); err != nil {
+			return Reply{}, dress(fmt.Sprintf("vault %s: archive %s: cancel the upload", r.Vault, r.Name), err)
+		}
+		return Reply{Message: fmt.Sprintf("vault %s: archive %s: unfinished upload cancelled in Glacier; the local archive stays", r.Vault, r.Name)}, nil
+	}}, nil
 }
 
 // HashArchive runs the encryption and tree-hash pass of an upload over an
@@ -378,14 +611,37 @@ func (e *Engine) CancelUpload(ctx context.Context, vault, name string) error {
 func (e *Engine) HashArchive(ctx context.Context, vault, name string) (pipeline.Hashes, error) {
 	a, err := e.o.DB.Archive(ctx, vault, name)
 	if err != nil {
-		return pipeline.Hashes{}, notFound(err)
+		return pipeline.Hashes{}, archiveNotFound(vault, name, err)
 	}
 	if !hasLocal(a) {
-		return pipeline.Hashes{}, mark(ErrNotFound, fmt.Errorf("vault %s: archive %s has no local file", vault, name))
+		return pipeline.Hashes{}, refuse(ErrRemote, "vault %s: archive %s has no local file", vault, name)
 	}
 	k, err := e.keyFor(ctx, a)
 	if err != nil {
 		return pipeline.Hashes{}, err
 	}
-	return pipeline.HashUpload(ctx, a.LocalPath, k, e.o.ChunkSize)
+	return pipeline.HashUpload(ctx, a.LocalPath, k, e.tune().ChunkSize)
+}
+
+// CreateArchive creates an archive and waits for it: Do, then Wait (what
+// the CLI does, without its progress bar).
+func (e *Engine) CreateArchive(ctx context.Context, req CreateRequest) (ArchiveInfo, error) {
+	if _, err := e.RunWait(ctx, &req); err != nil {
+		return ArchiveInfo{}, err
+	}
+	return e.Archive(ctx, req.Vault, req.Name)
+}
+
+// UploadArchive uploads (or resumes uploading) a local archive and waits.
+func (e *Engine) UploadArchive(ctx context.Context, vault, name string) (ArchiveInfo, error) {
+	if _, err := e.RunWait(ctx, &UploadRequest{Vault: vault, Name: name}); err != nil {
+		return ArchiveInfo{}, err
+	}
+	return e.Archive(ctx, vault, name)
+}
+
+// CancelUpload aborts an archive's unfinished multipart upload in Glacier.
+func (e *Engine) CancelUpload(ctx context.Context, vault, name string) error {
+	_, err := one(e.Do(ctx, &CancelRequest{Vault: vault, Name: name}))
+	return err
 }

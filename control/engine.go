@@ -17,9 +17,14 @@ import (
 	"freezer/store"
 )
 
-// Lock order: Engine.mu guards only the busy set and is never held across
-// a call to Glacier, SQS, the catalog or the filesystem. Catalog
-// transactions are short and never wait on the network.
+// Lock order. Engine.mu guards only in-memory bookkeeping (running tasks,
+// subscribers, the registration flag, the closed flag) and is never held
+// across a call to Glacier, SQS, the catalog or the filesystem, nor while
+// a subscriber runs. Catalog transactions are short and never wait on the
+// network: decisions that need the network are taken before or after,
+// and a write after long network work updates only the columns that work
+// decided (no whole-row write-back). Across processes, claims in the
+// catalog (claims.go) keep two engines off one archive or vault.
 
 // Glacier is what the engine needs from Glacier.
 type Glacier interface {
@@ -33,6 +38,7 @@ type Glacier interface {
 	InitiateArchiveRetrieval(ctx context.Context, vault string, r aws.RetrievalRequest) (string, error)
 	InitiateInventoryRetrieval(ctx context.Context, vault string, r aws.InventoryRequest) (string, error)
 	DescribeJob(ctx context.Context, vault, jobID string) (aws.Job, error)
+	ListJobs(ctx context.Context, vault string, f aws.JobFilter) ([]aws.Job, error)
 }
 
 // Queue is what the engine needs from SQS to hear about finished jobs.
@@ -41,66 +47,85 @@ type Queue interface {
 	Delete(ctx context.Context, queueURL, receiptHandle string) error
 }
 
-// Errors the front ends map to exit codes and errnos. Every error the
-// engine returns for a refused request wraps one of them.
-var (
-	ErrInvalid    = errors.New("invalid request")              // EINVAL, exit 2
-	ErrNotFound   = errors.New("not found")                    // ENOENT
-	ErrExists     = errors.New("already exists")               // EEXIST
-	ErrBusy       = errors.New("busy")                         // EBUSY
-	ErrPermission = errors.New("refused without confirmation") // EPERM
-)
-
-// mark tags err with one of the kinds above without changing its message:
-// errors.Is finds the kind, a person reads only what went wrong.
-func mark(kind, err error) error { return kinded{err: err, kind: kind} }
-
-type kinded struct{ err, kind error }
-
-func (k kinded) Error() string   { return k.err.Error() }
-func (k kinded) Unwrap() []error { return []error{k.err, k.kind} }
-
 // Options are the engine's dependencies and settings.
 type Options struct {
 	DB      *store.DB
-	Glacier Glacier
-	Queue   Queue // nil: job completion is found by polling DescribeJob
+	Glacier Glacier // nil: actions that need Glacier are refused
+	Queue   Queue   // nil: job completion is found by polling DescribeJob
 
 	DataDir   string // local archive files live in DataDir/archives/VAULT/NAME
-	Threads   int
+	Threads   int    // transfers at once, across every task of the engine
 	ChunkSize int64
 	PollTime  time.Duration // SQS long-poll wait
 	QueueURL  string
 	SNSTopic  string
+	// Settings are the flags and config-file values and the defaults the
+	// front end resolved the settings from; the engine resolves them again
+	// when a stored setting changes (in any process) and applies the
+	// tunables. Zero: stored changes are not applied while it runs.
+	Settings SettingsInput
+	// FixedNotifications keeps QueueURL and SNSTopic whatever the stored
+	// settings say (the in-process simulator has its own).
+	FixedNotifications bool
+
+	// Location names the Glacier account the engine talks to (endpoint,
+	// region, account); vaults record it, and a vault recorded elsewhere
+	// is refused. "" skips the check.
+	Location string
+
+	// Command says what this process is, for other processes' busy
+	// messages and status ("mount /home/me/freezer", "archive create").
+	Command string
+	// Source names the front end in the error log: "cli", "mount",
+	// "daemon", "ctl".
+	Source string
 
 	// JobPollMax caps the interval between DescribeJob polls while
 	// waiting for a job (they start at a second and double). Default 5 min.
 	JobPollMax time.Duration
+	// RefreshInterval is the least time between two refreshes of the
+	// vault list from Glacier (Refresh with force=false). Default 1 min.
+	RefreshInterval time.Duration
+	// EventInterval is how often the catalog is checked for other
+	// processes' changes. Default 200 ms.
+	EventInterval time.Duration
 
 	Logger zerolog.Logger
 	Now    func() time.Time
 	Rand   io.Reader // key generation; crypto/rand when nil
-	// Progress, when set, is told about long transfers so a terminal can
-	// show a bar. It may be nil.
-	Progress func(label string, total int64) Progress
 }
 
-// Progress receives bytes done for one transfer.
-type Progress interface {
-	Add(n int64)
-	Done()
-}
-
-// Engine carries out every action on vaults and archives.
+// Engine carries out every action on vaults and archives. It is safe for
+// use by many goroutines, and many engines (in one process or many) may
+// share a catalog.
 type Engine struct {
+	*View
 	o   Options
 	log zerolog.Logger
+	id  string // this engine in the catalog's engines table
+	me  identity
 
-	mu   sync.Mutex
-	busy map[string]string // "vault/archive" → what is being done to it
+	// ctx lives as long as the engine: tasks and background work run on
+	// it, never on a caller's request context.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	slots  chan struct{} // transfers at once, across every task
+
+	mu         sync.Mutex
+	closed     bool
+	registered bool
+	running    map[int64]*Run
+	subs       map[int]func([]Event)
+	nextSub    int
+	watching   bool          // the change watcher runs
+	kick       chan struct{} // wakes the change watcher after our own commits
+	jobWatch   *jobWatcher
+	tun        Tunables // the settings in effect, changed by reloadSettings
 }
 
-// New returns an engine.
+// New returns an engine. Close it to stop its tasks and release its
+// claims.
 func New(o Options) *Engine {
 	if o.Threads < 1 {
 		o.Threads = 4
@@ -111,27 +136,145 @@ func New(o Options) *Engine {
 	if o.JobPollMax <= 0 {
 		o.JobPollMax = 5 * time.Minute
 	}
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = time.Minute
+	}
+	if o.EventInterval <= 0 {
+		o.EventInterval = 200 * time.Millisecond
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{o: o, log: o.Logger, busy: map[string]string{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		o: o, log: o.Logger, id: newEngineID(), me: selfIdentity(),
+		ctx: ctx, cancel: cancel,
+		slots:   make(chan struct{}, o.Threads),
+		running: map[int64]*Run{},
+		subs:    map[int]func([]Event){},
+		kick:    make(chan struct{}, 1),
+	}
+	e.tun = Tunables{Threads: o.Threads, ChunkSize: o.ChunkSize, PollTime: o.PollTime, QueueURL: o.QueueURL, SNSTopic: o.SNSTopic}
+	e.View = newView(o.DB, o.Now, e.me, e.id)
+	return e
 }
 
-// claim marks an archive busy for the duration of an action; a second
-// action on the same archive is refused with ErrBusy.
-func (e *Engine) claim(vault, name, doing string) (release func(), err error) {
-	k := vault + "/" + name
+// tune returns the settings in effect.
+func (e *Engine) tune() Tunables {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if cur, ok := e.busy[k]; ok {
-		return nil, mark(ErrBusy, fmt.Errorf("vault %s: archive %s is busy (%s)", vault, name, cur))
-	}
-	e.busy[k] = doing
-	return func() {
-		e.mu.Lock()
-		delete(e.busy, k)
+	return e.tun
+}
+
+// slotPool returns the channel of transfer slots in effect.
+func (e *Engine) slotPool() chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.slots
+}
+
+// Close stops the engine: running tasks are interrupted (and say what
+// resumes them), background work ends, and the engine's claims are
+// released. It waits for all of that; ctx bounds the wait.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
 		e.mu.Unlock()
-	}, nil
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.cancel()
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("stopping the engine: %w", ctx.Err())
+	}
+	return e.unregister(ctx)
+}
+
+// register records this engine in the catalog (once), so that its claims
+// and tasks have an owner other processes can check, and starts renewing
+// its lease.
+func (e *Engine) register(ctx context.Context, tx *store.Tx) error {
+	e.mu.Lock()
+	done := e.registered
+	e.mu.Unlock()
+	if done {
+		return nil
+	}
+	now := e.o.Now()
+	return tx.PutEngine(ctx, store.Engine{ID: e.id, Host: e.me.host, BootID: e.me.bootID, PID: e.me.pid,
+		PIDStart: e.me.pidStart, Command: e.o.Command, Started: now, Expires: now.Add(leaseTime)})
+}
+
+// markRegistered is called after the transaction holding register commits.
+func (e *Engine) markRegistered() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.registered || e.closed {
+		return
+	}
+	e.registered = true
+	e.wg.Add(1)
+	go e.renewLoop()
+}
+
+// renewLoop renews the engine's lease and writes its tasks' progress.
+func (e *Engine) renewLoop() {
+	defer e.wg.Done()
+	progress := time.NewTicker(time.Second)
+	defer progress.Stop()
+	lastRenew := e.o.Now()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-progress.C:
+		}
+		e.flushProgress(e.ctx)
+		if e.o.Now().Sub(lastRenew) < leaseRenew {
+			continue
+		}
+		lastRenew = e.o.Now()
+		var ok bool
+		err := e.o.DB.Update(e.ctx, func(tx *store.Tx) error {
+			var err error
+			ok, err = tx.RenewEngine(e.ctx, e.id, e.o.Now().Add(leaseTime))
+			return err
+		})
+		if err != nil {
+			if e.ctx.Err() == nil {
+				e.log.Warn().Err(err).Msg("could not renew this process's lease in the catalog; will try again")
+			}
+			continue
+		}
+		if !ok {
+			// Another process found us dead (our lease ran out: the
+			// machine slept, or the catalog was unreachable) and took our
+			// claims. What we run is no longer protected: stop it.
+			e.log.Error().Msg("another process took over this process's claims after its lease ran out; stopping its tasks")
+			e.interruptAll()
+			e.mu.Lock()
+			e.registered = false
+			e.mu.Unlock()
+			return
+		}
+	}
+}
+
+// unregister removes the engine from the catalog, releasing its claims.
+func (e *Engine) unregister(ctx context.Context) error {
+	e.mu.Lock()
+	reg := e.registered
+	e.registered = false
+	e.mu.Unlock()
+	if !reg {
+		return nil
+	}
+	return e.o.DB.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.RemoveEngine(ctx, e.id) })
 }
 
 // localPath is where an archive's local file lives.
@@ -139,7 +282,8 @@ func (e *Engine) localPath(vault, name string) string {
 	return filepath.Join(e.o.DataDir, "archives", vault, name)
 }
 
-// tempDir holds downloads in progress (same filesystem as the archives).
+// tempDir holds builds and downloads in progress (same filesystem as the
+// archives, so that installing is a rename).
 func (e *Engine) tempDir() string { return filepath.Join(e.o.DataDir, "tmp") }
 
 // hasLocal reports whether an archive's local file is really there.
@@ -159,18 +303,11 @@ func notFound(err error) error {
 	return err
 }
 
-// progress returns the front end's progress sink for a transfer, or one
-// that ignores everything.
-func (e *Engine) progress(label string, total int64) Progress {
-	if e.o.Progress != nil {
-		if p := e.o.Progress(label, total); p != nil {
-			return p
-		}
+// glacier returns the Glacier client, or a refusal when the engine has
+// none (a catalog-only engine).
+func (e *Engine) glacier() (Glacier, error) {
+	if e.o.Glacier == nil {
+		return nil, errors.New("this command works on the catalog only and cannot reach Glacier")
 	}
-	return noProgress{}
+	return e.o.Glacier, nil
 }
-
-type noProgress struct{}
-
-func (noProgress) Add(int64) {}
-func (noProgress) Done()     {}

@@ -293,7 +293,7 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"remove without phrase", ev.e.Remove(ctx, "photos", "a", "i am sure"), control.ErrPermission},
 		{"remove missing", ev.e.Remove(ctx, "photos", "nope", control.RemovePhrase), control.ErrNotFound},
-		{"vault not empty", ev.e.RemoveVault(ctx, "photos"), control.ErrBusy},
+		{"vault not empty", ev.e.RemoveVault(ctx, "photos"), control.ErrNotEmpty},
 		{"bad vault name", ev.e.CreateVault(ctx, "no spaces please"), control.ErrInvalid},
 		{"control dir name", ev.e.CreateVault(ctx, ".control"), control.ErrInvalid},
 		{"name taken", createErr(ev, "a", src), control.ErrExists},
@@ -341,6 +341,16 @@ func TestRefusals(t *testing.T) {
 	if err := ev.e.Disconnect(ctx, "photos", "a"); !errors.Is(err, control.ErrPermission) {
 		t.Errorf("disconnecting a local-only archive: %v", err)
 	}
+	// Removing it again never deletes the local copy, perhaps the only one.
+	local, _ := ev.e.Archive(ctx, "photos", "a")
+	if err := ev.e.Remove(ctx, "photos", "a", control.RemovePhrase); !errors.Is(err, control.ErrNotFound) {
+		t.Errorf("second remove: %v", err)
+	}
+	if _, err := os.Stat(local.LocalPath); err != nil {
+		t.Fatalf("second remove deleted the local copy: %v", err)
+	}
+	// Once the person deletes the file, the empty entry goes.
+	os.Remove(local.LocalPath)
 	if err := ev.e.Remove(ctx, "photos", "a", control.RemovePhrase); err != nil {
 		t.Fatal(err)
 	}
@@ -406,6 +416,7 @@ func TestCancelAndResumeInProcess(t *testing.T) {
 	if err := ev.e.Remove(ctx, "photos", "half", control.RemovePhrase); err != nil {
 		t.Fatal(err)
 	}
+	os.Remove(got.LocalPath)
 	if err := ev.e.Remove(ctx, "photos", "half", control.RemovePhrase); err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 
 	"freezer/filter"
 	"freezer/store"
@@ -19,68 +17,160 @@ type Exclusions struct {
 }
 
 // ExclusionSettings lists the stored filter settings.
-func (e *Engine) ExclusionSettings(ctx context.Context) (Exclusions, error) {
+func (v *View) ExclusionSettings(ctx context.Context) (Exclusions, error) {
 	var x Exclusions
 	var err error
-	if x.Exclude, err = e.o.DB.Exclusions(ctx, store.ExclusionExclude); err != nil {
+	if x.Exclude, err = v.db.Exclusions(ctx, store.ExclusionExclude); err != nil {
 		return x, err
 	}
-	if x.Backup, err = e.o.DB.Exclusions(ctx, store.ExclusionBackup); err != nil {
+	if x.Backup, err = v.db.Exclusions(ctx, store.ExclusionBackup); err != nil {
 		return x, err
 	}
-	x.Manual, err = e.o.DB.ManualExclusions(ctx)
+	x.Manual, err = v.db.ManualExclusions(ctx)
 	return x, err
 }
 
-// AddExclusion stores an exclusion expression (backup false) or a backup
-// pattern (backup true), after checking it compiles.
-func (e *Engine) AddExclusion(ctx context.Context, expr string, backup bool) error {
-	kind := store.ExclusionExclude
-	cfg := filter.Config{Exclusions: []string{expr}}
+func exclusionKind(backup bool) string {
 	if backup {
-		kind = store.ExclusionBackup
-		cfg = filter.Config{BackupPatterns: []string{expr}}
+		return store.ExclusionBackup
 	}
-	if expr == "" {
-		return mark(ErrInvalid, errors.New("empty expression"))
+	return store.ExclusionExclude
+}
+
+// ExcludeAddRequest stores an exclusion expression, or with Backup a
+// backup pattern, after checking it compiles (verb exclude add).
+type ExcludeAddRequest struct {
+	Expr   string
+	Backup bool
+}
+
+// Verb is "exclude add".
+func (r *ExcludeAddRequest) Verb() string { return "exclude add" }
+
+// Line writes the request as a control line.
+func (r *ExcludeAddRequest) Line() string {
+	return line([]string{"exclude", "add", r.Expr}, backupArg(r.Backup)...)
+}
+
+func backupArg(b bool) []string {
+	if b {
+		return []string{"backup", "yes"}
+	}
+	return nil
+}
+
+func (r *ExcludeAddRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	if r.Expr == "" {
+		return nil, refuse(ErrInvalid, "empty expression")
+	}
+	cfg := filter.Config{Exclusions: []string{r.Expr}}
+	if r.Backup {
+		cfg = filter.Config{BackupPatterns: []string{r.Expr}}
 	}
 	if _, err := filter.NewPlanner(cfg); err != nil {
-		return mark(ErrInvalid, err)
+		return nil, mark(ErrInvalid, err)
 	}
-	return e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddExclusion(ctx, kind, expr) })
+	kind := exclusionKind(r.Backup)
+	return &action{now: func(ctx context.Context) (Reply, error) {
+		if err := e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddExclusion(ctx, kind, r.Expr) }); err != nil {
+			return Reply{}, err
+		}
+		e.changed()
+		return Reply{Message: fmt.Sprintf("%s expression %s added", kind, Quote(r.Expr))}, nil
+	}}, nil
+}
+
+// ExcludeRemoveRequest deletes a stored expression or pattern (verb
+// exclude remove).
+type ExcludeRemoveRequest struct {
+	Expr   string
+	Backup bool
+}
+
+// Verb is "exclude remove".
+func (r *ExcludeRemoveRequest) Verb() string { return "exclude remove" }
+
+// Line writes the request as a control line.
+func (r *ExcludeRemoveRequest) Line() string {
+	return line([]string{"exclude", "remove", r.Expr}, backupArg(r.Backup)...)
+}
+
+func (r *ExcludeRemoveRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	kind := exclusionKind(r.Backup)
+	stored, err := e.o.DB.Exclusions(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	for _, x := range stored {
+		found = found || x == r.Expr
+	}
+	if !found {
+		return nil, refuse(ErrNotFound, "%s expression %s is not stored", kind, Quote(r.Expr))
+	}
+	return &action{now: func(ctx context.Context) (Reply, error) {
+		err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
+			_, err := tx.RemoveExclusion(ctx, kind, r.Expr)
+			return err
+		})
+		if err != nil {
+			return Reply{}, err
+		}
+		e.changed()
+		return Reply{Message: fmt.Sprintf("%s expression %s removed", kind, Quote(r.Expr))}, nil
+	}}, nil
+}
+
+// ExcludeForgetRequest lets a path deselected earlier be selected again
+// (verb exclude forget).
+type ExcludeForgetRequest struct{ Path string }
+
+// Verb is "exclude forget".
+func (r *ExcludeForgetRequest) Verb() string { return "exclude forget" }
+
+// Line writes the request as a control line.
+func (r *ExcludeForgetRequest) Line() string { return line([]string{"exclude", "forget", r.Path}) }
+
+func (r *ExcludeForgetRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	path := absPath(r.Path)
+	manual, err := e.o.DB.ManualExclusions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	for _, p := range manual {
+		found = found || p == path
+	}
+	if !found {
+		return nil, refuse(ErrNotFound, "%s is not manually excluded", path)
+	}
+	return &action{now: func(ctx context.Context) (Reply, error) {
+		err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
+			_, err := tx.RemoveManualExclusion(ctx, path)
+			return err
+		})
+		if err != nil {
+			return Reply{}, err
+		}
+		e.changed()
+		return Reply{Message: fmt.Sprintf("%s is no longer excluded", path)}, nil
+	}}, nil
+}
+
+// AddExclusion stores an exclusion expression or backup pattern.
+func (e *Engine) AddExclusion(ctx context.Context, expr string, backup bool) error {
+	_, err := one(e.Do(ctx, &ExcludeAddRequest{Expr: expr, Backup: backup}))
+	return err
 }
 
 // RemoveExclusion deletes a stored expression or pattern.
 func (e *Engine) RemoveExclusion(ctx context.Context, expr string, backup bool) error {
-	kind := store.ExclusionExclude
-	if backup {
-		kind = store.ExclusionBackup
-	}
-	var removed bool
-	err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
-		var err error
-		removed, err = tx.RemoveExclusion(ctx, kind, expr)
-		return err
-	})
-	if err == nil && !removed {
-		return mark(ErrNotFound, fmt.Errorf("%s expression %q is not stored", kind, expr))
-	}
+	_, err := one(e.Do(ctx, &ExcludeRemoveRequest{Expr: expr, Backup: backup}))
 	return err
 }
 
 // ForgetManualExclusion lets a path deselected earlier be selected again.
 func (e *Engine) ForgetManualExclusion(ctx context.Context, path string) error {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	var removed bool
-	err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
-		var err error
-		removed, err = tx.RemoveManualExclusion(ctx, path)
-		return err
-	})
-	if err == nil && !removed {
-		return mark(ErrNotFound, fmt.Errorf("%s is not manually excluded", path))
-	}
+	_, err := one(e.Do(ctx, &ExcludeForgetRequest{Path: path}))
 	return err
 }

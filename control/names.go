@@ -28,16 +28,16 @@ func CheckVaultName(name string) error {
 }
 
 // CheckArchiveName accepts what can be one file name in the mount: any
-// UTF-8 without '/', NUL or control characters, not "." or "..", at most
-// 255 bytes.
+// UTF-8 without '/', NUL or control characters, not "." or ".." or the
+// mount's ".contents", at most 255 bytes.
 func CheckArchiveName(name string) error {
 	switch {
 	case name == "" || len(name) > 255:
 		return mark(ErrInvalid, fmt.Errorf("archive name %q must be 1 to 255 bytes", name))
-	case name == "." || name == "..":
+	case name == "." || name == ".." || name == ReservedArchiveName:
 		return mark(ErrInvalid, fmt.Errorf("archive name %q is reserved", name))
 	case !utf8.ValidString(name):
-		return mark(ErrInvalid, fmt.Errorf("archive name %q is not valid UTF-8", name))
+		return mark(ErrInvalid, fmt.Errorf("archive name %s is not valid UTF-8", Quote(name)))
 	case strings.ContainsAny(name, "/\x00"):
 		return mark(ErrInvalid, fmt.Errorf("archive name %q may not contain '/'", name))
 	}

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -8,6 +9,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+
+	"freezer/store"
 )
 
 // A Setting is one value a person can give on the command line, in the
@@ -203,4 +207,155 @@ func FormatSize(n int64) string {
 		}
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// Sources of a setting's value, in rising precedence (the manual: values
+// stored in the database win).
+const (
+	SourceDefault  = "default"
+	SourceConfig   = "config file"
+	SourceCommand  = "command line"
+	SourceDatabase = "database"
+)
+
+// Given is a setting's value from outside the catalog.
+type Given struct {
+	Value  string
+	Source string // SourceCommand or SourceConfig
+	// Where names it for messages: "--region" or "freezer.conf:3".
+	Where string
+}
+
+// Resolved is a setting in effect and where its value comes from.
+type Resolved struct {
+	Setting
+	Value  string
+	Source string
+}
+
+// SettingsInput is what resolution starts from besides the catalog.
+type SettingsInput struct {
+	Given    map[string]Given  // flags and the config file
+	Defaults map[string]string // built-in defaults
+}
+
+// Resolve computes every setting in effect: database > command line >
+// config file > default. warn is told, for each given value the database
+// overrides, what to write to change it (as control lines).
+func (in SettingsInput) Resolve(stored map[string]string, warn func(key, where, stored string)) (map[string]Resolved, error) {
+	out := map[string]Resolved{}
+	for _, s := range Settings() {
+		r := Resolved{Setting: s, Value: in.Defaults[s.Key], Source: SourceDefault}
+		if g, ok := in.Given[s.Key]; ok && g.Value != "" {
+			r.Value, r.Source = g.Value, g.Source
+		}
+		if v, ok := stored[s.Key]; ok {
+			if g, given := in.Given[s.Key]; given && g.Value != "" && g.Value != v && warn != nil {
+				warn(s.Key, g.Where, Redact(s, v))
+			}
+			norm, err := s.Check(v)
+			if err != nil {
+				return nil, withHint(refuse(ErrInvalid, "setting %s stored in the catalog is invalid (%v); store a valid value", s.Key, err),
+					line([]string{"settings", "set", s.Key, "VALUE"}))
+			}
+			r.Value, r.Source = norm, SourceDatabase
+		}
+		out[s.Key] = r
+	}
+	return out, nil
+}
+
+// SettingSetRequest stores a setting in the catalog, where it overrides
+// flags and the config file (verb settings set).
+type SettingSetRequest struct{ Key, Value string }
+
+// Verb is "settings set".
+func (r *SettingSetRequest) Verb() string { return "settings set" }
+
+// Line writes the request as a control line, a secret redacted.
+func (r *SettingSetRequest) Line() string {
+	v := r.Value
+	if s, err := LookupSetting(r.Key); err == nil {
+		v = Redact(s, v)
+	}
+	return line([]string{"settings", "set", r.Key, v})
+}
+
+func (r *SettingSetRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	s, err := LookupSetting(r.Key)
+	if err != nil {
+		return nil, mark(ErrInvalid, err)
+	}
+	v, err := s.Check(r.Value)
+	if err != nil {
+		return nil, refuse(ErrInvalid, "%s: %v", r.Key, err)
+	}
+	return &action{now: func(ctx context.Context) (Reply, error) {
+		if err := e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.SetSetting(ctx, s.Key, v) }); err != nil {
+			return Reply{}, err
+		}
+		e.changed()
+		return Reply{Message: fmt.Sprintf("%s = %s stored in the catalog", s.Key, Redact(s, v))}, nil
+	}}, nil
+}
+
+// SettingUnsetRequest removes a stored setting, so flags, the config file
+// or the default apply again (verb settings unset).
+type SettingUnsetRequest struct{ Key string }
+
+// Verb is "settings unset".
+func (r *SettingUnsetRequest) Verb() string { return "settings unset" }
+
+// Line writes the request as a control line.
+func (r *SettingUnsetRequest) Line() string { return line([]string{"settings", "unset", r.Key}) }
+
+func (r *SettingUnsetRequest) check(ctx context.Context, e *Engine) (*action, error) {
+	s, err := LookupSetting(r.Key)
+	if err != nil {
+		return nil, mark(ErrInvalid, err)
+	}
+	return &action{now: func(ctx context.Context) (Reply, error) {
+		var removed bool
+		err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
+			var err error
+			removed, err = tx.UnsetSetting(ctx, s.Key)
+			return err
+		})
+		if err != nil {
+			return Reply{}, err
+		}
+		e.changed()
+		if !removed {
+			return Reply{Message: fmt.Sprintf("%s was not stored in the catalog; nothing changed", s.Key)}, nil
+		}
+		return Reply{Message: fmt.Sprintf("%s removed from the catalog", s.Key)}, nil
+	}}, nil
+}
+
+// Settings resolves every setting in effect for this engine's catalog and
+// inputs (Options.Settings).
+func (e *Engine) Settings(ctx context.Context) (map[string]Resolved, error) {
+	stored, err := e.o.DB.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.o.Settings.Resolve(stored, nil)
+}
+
+// Tunables are the settings a running engine applies when they change.
+type Tunables struct {
+	Threads   int
+	ChunkSize int64
+	PollTime  time.Duration
+	QueueURL  string
+	SNSTopic  string
+}
+
+// TunablesOf reads the tunables from resolved settings.
+func TunablesOf(all map[string]Resolved) Tunables {
+	threads, _ := strconv.Atoi(all["threads"].Value)
+	chunk, _ := ParseSize(all["chunk-size"].Value)
+	poll, _ := strconv.Atoi(all["poll-time"].Value)
+	return Tunables{Threads: threads, ChunkSize: chunk, PollTime: time.Duration(poll) * time.Second,
+		QueueURL: all["queue"].Value, SNSTopic: all["sns-topic"].Value}
 }

@@ -26,6 +26,10 @@ type Archive struct {
 	Created     time.Time
 	LocalPath   string // empty when there is no local copy
 	FileCount   int64
+	// Installing is the temporary file a new local copy was built or
+	// downloaded into while its catalog row committed; it is renamed to
+	// LocalPath right after. Non-empty only if that rename was cut short.
+	Installing string
 }
 
 // Remote reports whether the archive exists in Glacier.
@@ -41,7 +45,7 @@ type FileRecord struct {
 
 const archiveColumns = `a.id, a.vault_id, v.name, a.name, COALESCE(a.remote_id, ''), a.description, a.size,
 	a.tree_hash, a.sha256, a.local_size, a.compression, a.cipher, COALESCE(a.key_id, ''), a.created,
-	a.local_path, a.file_count`
+	a.local_path, a.file_count, a.installing`
 
 const archiveFrom = " FROM archives a JOIN vaults v ON v.id = a.vault_id "
 
@@ -50,7 +54,7 @@ func scanArchive(s interface{ Scan(...any) error }) (Archive, error) {
 	var created string
 	err := s.Scan(&a.ID, &a.VaultID, &a.Vault, &a.Name, &a.RemoteID, &a.Description, &a.Size,
 		&a.TreeHash, &a.SHA256, &a.LocalSize, &a.Compression, &a.Cipher, &a.KeyID, &created,
-		&a.LocalPath, &a.FileCount)
+		&a.LocalPath, &a.FileCount, &a.Installing)
 	a.Created = parseTime(created)
 	return a, err
 }
@@ -87,9 +91,31 @@ func (db *DB) Archive(ctx context.Context, vault, name string) (Archive, error) 
 	return archiveRow(db.sql.QueryRowContext(ctx, "SELECT "+archiveColumns+archiveFrom+"WHERE v.name = ? AND a.name = ?", vault, name), vault, name)
 }
 
+// Archive returns the archive called name in vault, inside the transaction.
+func (tx *Tx) Archive(ctx context.Context, vault, name string) (Archive, error) {
+	return archiveRow(tx.tx.QueryRowContext(ctx, "SELECT "+archiveColumns+archiveFrom+"WHERE v.name = ? AND a.name = ?", vault, name), vault, name)
+}
+
+// Archives lists a vault's archives, inside the transaction.
+func (tx *Tx) Archives(ctx context.Context, vault string) ([]Archive, error) {
+	return queryArchives(ctx, tx.tx, "WHERE v.name = ? ORDER BY a.name", vault)
+}
+
+// Installing lists archives whose new local copy was not yet renamed into
+// place when its writer stopped.
+func (db *DB) Installing(ctx context.Context) ([]Archive, error) {
+	return queryArchives(ctx, db.sql, "WHERE a.installing != '' ORDER BY a.id")
+}
+
 // ArchiveByID returns the archive with catalog id.
 func (db *DB) ArchiveByID(ctx context.Context, id int64) (Archive, error) {
 	return archiveRow(db.sql.QueryRowContext(ctx, "SELECT "+archiveColumns+archiveFrom+"WHERE a.id = ?", id), "", fmt.Sprint("#", id))
+}
+
+// ArchiveByRemoteID returns the archive with Glacier archive id, inside
+// the transaction.
+func (tx *Tx) ArchiveByRemoteID(ctx context.Context, remoteID string) (Archive, error) {
+	return archiveRow(tx.tx.QueryRowContext(ctx, "SELECT "+archiveColumns+archiveFrom+"WHERE a.remote_id = ?", remoteID), "", remoteID)
 }
 
 // ArchiveByRemoteID returns the archive with Glacier archive id.
@@ -120,7 +146,7 @@ func (tx *Tx) PutArchive(ctx context.Context, a Archive) (int64, error) {
 		created = tx.now
 	}
 	args := []any{a.VaultID, a.Name, nullString(a.RemoteID), a.Description, a.Size, a.TreeHash, a.SHA256,
-		a.LocalSize, a.Compression, a.Cipher, nullString(a.KeyID), formatTime(created), a.LocalPath, a.FileCount}
+		a.LocalSize, a.Compression, a.Cipher, nullString(a.KeyID), formatTime(created), a.LocalPath, a.FileCount, a.Installing}
 	if a.Compression == "" {
 		args[8] = "none"
 	}
@@ -131,22 +157,97 @@ func (tx *Tx) PutArchive(ctx context.Context, a Archive) (int64, error) {
 		var id int64
 		err := tx.tx.QueryRowContext(ctx, `
 INSERT INTO archives(vault_id, name, remote_id, description, size, tree_hash, sha256, local_size,
-	compression, cipher, key_id, created, local_path, file_count)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&id)
+	compression, cipher, key_id, created, local_path, file_count, installing)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&id)
 		if err != nil {
-			return 0, fmt.Errorf("catalog: archive %s: %w", a.Name, err)
+			return 0, fmt.Errorf("catalog: archive %s: %w", a.Name, dress(err))
 		}
 		return id, nil
 	}
 	_, err := tx.tx.ExecContext(ctx, `
 UPDATE archives SET vault_id = ?, name = ?, remote_id = ?, description = ?, size = ?, tree_hash = ?,
 	sha256 = ?, local_size = ?, compression = ?, cipher = ?, key_id = ?, created = ?, local_path = ?,
-	file_count = ?
+	file_count = ?, installing = ?
 WHERE id = ?`, append(args, a.ID)...)
 	if err != nil {
 		return 0, fmt.Errorf("catalog: archive %s: %w", a.Name, err)
 	}
 	return a.ID, nil
+}
+
+// SetUploaded records that an archive is in Glacier: only the columns the
+// upload decided, so that nothing another process changed meanwhile is
+// written back.
+func (tx *Tx) SetUploaded(ctx context.Context, archiveID int64, remoteID string, size int64, treeHash string) error {
+	_, err := tx.tx.ExecContext(ctx, "UPDATE archives SET remote_id = ?, size = ?, tree_hash = ? WHERE id = ?",
+		nullString(remoteID), size, treeHash, archiveID)
+	if err != nil {
+		return fmt.Errorf("catalog: archive #%d: %w", archiveID, err)
+	}
+	return nil
+}
+
+// SetLocal records an archive's local copy, installed from file
+// installing (renamed to path right after the commit; "" when it is in
+// place already). sha256 fills in the archive's SHA-256 when the catalog
+// did not know it.
+func (tx *Tx) SetLocal(ctx context.Context, archiveID int64, path, installing string, size int64, sha256 string) error {
+	_, err := tx.tx.ExecContext(ctx, `
+UPDATE archives SET local_path = ?, installing = ?, local_size = ?,
+	sha256 = CASE WHEN sha256 = '' THEN ? ELSE sha256 END
+WHERE id = ?`, path, installing, size, sha256, archiveID)
+	if err != nil {
+		return fmt.Errorf("catalog: archive #%d: %w", archiveID, err)
+	}
+	return nil
+}
+
+// Installed records that an archive's new local copy is in place.
+func (tx *Tx) Installed(ctx context.Context, archiveID int64) error {
+	if _, err := tx.tx.ExecContext(ctx, "UPDATE archives SET installing = '' WHERE id = ?", archiveID); err != nil {
+		return fmt.Errorf("catalog: archive #%d: %w", archiveID, err)
+	}
+	return nil
+}
+
+// SetKeyID points an archive at the key it is encrypted with (an archive
+// found in an inventory before its key was imported).
+func (tx *Tx) SetKeyID(ctx context.Context, archiveID int64, keyID string) error {
+	if _, err := tx.tx.ExecContext(ctx, "UPDATE archives SET key_id = ? WHERE id = ?", nullString(keyID), archiveID); err != nil {
+		return fmt.Errorf("catalog: archive #%d: %w", archiveID, err)
+	}
+	return nil
+}
+
+// AdoptKey points every archive whose description names keyID, and which
+// points at no key yet, at that key. It returns how many it changed.
+func (tx *Tx) AdoptKey(ctx context.Context, keyID string, names func(description string) string) (int64, error) {
+	rows, err := tx.tx.QueryContext(ctx, "SELECT id, description FROM archives WHERE key_id IS NULL AND cipher != 'none' AND cipher != ''")
+	if err != nil {
+		return 0, fmt.Errorf("catalog: archives: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var d string
+		if err := rows.Scan(&id, &d); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("catalog: archives: %w", err)
+		}
+		if names(d) == keyID {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("catalog: archives: %w", err)
+	}
+	for _, id := range ids {
+		if err := tx.SetKeyID(ctx, id, keyID); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ids)), nil
 }
 
 // SetLocalPath records (or, with "", forgets) an archive's local copy.

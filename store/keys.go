@@ -52,6 +52,12 @@ func (db *DB) Key(ctx context.Context, id string) (Key, error) {
 		"SELECT id, name, algorithm, material, created FROM keys WHERE id = ?", id), id)
 }
 
+// Key returns the key with id, inside the transaction.
+func (tx *Tx) Key(ctx context.Context, id string) (Key, error) {
+	return scanKey(tx.tx.QueryRowContext(ctx,
+		"SELECT id, name, algorithm, material, created FROM keys WHERE id = ?", id), id)
+}
+
 func scanKey(row *sql.Row, id string) (Key, error) {
 	var k Key
 	var created string

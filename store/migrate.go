@@ -148,6 +148,161 @@ CREATE TABLE hash_cache (
 	`
 ALTER TABLE upload_parts ADD COLUMN done INTEGER NOT NULL DEFAULT 1;
 `,
+	// 7: several processes on one catalog. Engines (one per process that
+	// takes claims or runs tasks) hold a lease they renew; claims on
+	// archives and vaults belong to an engine; tasks outlive their engine
+	// as history. An error log, bounded. A change log filled by triggers,
+	// so that every process sees what any other committed. Archives being
+	// installed, the Glacier account a vault lives in, the inventory date
+	// an automatic inventory was asked for, and jobs Glacier lists that no
+	// one here requested.
+	`
+CREATE TABLE engines (
+	id        TEXT PRIMARY KEY,
+	host      TEXT NOT NULL,
+	boot_id   TEXT NOT NULL DEFAULT '',
+	pid       INTEGER NOT NULL,
+	pid_start INTEGER NOT NULL DEFAULT 0,
+	command   TEXT NOT NULL DEFAULT '',
+	started   TEXT NOT NULL,
+	expires   TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE tasks (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind        TEXT NOT NULL,
+	vault       TEXT NOT NULL DEFAULT '',
+	archive     TEXT NOT NULL DEFAULT '',
+	phase       TEXT NOT NULL DEFAULT '',
+	state       TEXT NOT NULL,
+	bytes_done  INTEGER NOT NULL DEFAULT 0,
+	bytes_total INTEGER NOT NULL DEFAULT 0,
+	rate        REAL NOT NULL DEFAULT 0,
+	created     TEXT NOT NULL,
+	started     TEXT NOT NULL DEFAULT '',
+	updated     TEXT NOT NULL,
+	finished    TEXT NOT NULL DEFAULT '',
+	engine_id   TEXT NOT NULL,
+	owner_host  TEXT NOT NULL,
+	owner_pid   INTEGER NOT NULL,
+	command     TEXT NOT NULL DEFAULT '',
+	result      TEXT NOT NULL DEFAULT '',
+	error       TEXT NOT NULL DEFAULT '',
+	error_kind  TEXT NOT NULL DEFAULT '',
+	resume      TEXT NOT NULL DEFAULT '',
+	cancel      INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX tasks_state ON tasks(state, id);
+
+CREATE TABLE claims (
+	resource  TEXT PRIMARY KEY,
+	engine_id TEXT NOT NULL REFERENCES engines(id) ON DELETE CASCADE,
+	task_id   INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+	doing     TEXT NOT NULL,
+	created   TEXT NOT NULL
+) STRICT;
+CREATE INDEX claims_engine ON claims(engine_id);
+
+CREATE TABLE errlog (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	at      TEXT NOT NULL,
+	source  TEXT NOT NULL DEFAULT '',
+	command TEXT NOT NULL DEFAULT '',
+	kind    TEXT NOT NULL DEFAULT '',
+	message TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER errlog_bound AFTER INSERT ON errlog BEGIN
+	DELETE FROM errlog WHERE id <= NEW.id - 1000;
+END;
+
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE changes (
+	seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind    TEXT NOT NULL,
+	vault   TEXT NOT NULL DEFAULT '',
+	archive TEXT NOT NULL DEFAULT '',
+	task    INTEGER NOT NULL DEFAULT 0,
+	job     TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE TRIGGER changes_bound AFTER INSERT ON changes WHEN NEW.seq % 256 = 0 BEGIN
+	DELETE FROM changes WHERE seq <= NEW.seq - 20000;
+END;
+
+CREATE TRIGGER vaults_ins AFTER INSERT ON vaults BEGIN
+	INSERT INTO changes(kind, vault) VALUES('vault', NEW.name);
+END;
+CREATE TRIGGER vaults_upd AFTER UPDATE ON vaults BEGIN
+	INSERT INTO changes(kind, vault) VALUES('vault', NEW.name);
+END;
+CREATE TRIGGER vaults_del AFTER DELETE ON vaults BEGIN
+	INSERT INTO changes(kind, vault) VALUES('vault', OLD.name);
+END;
+
+CREATE TRIGGER archives_ins AFTER INSERT ON archives BEGIN
+	INSERT INTO changes(kind, vault, archive) VALUES('archive', (SELECT name FROM vaults WHERE id = NEW.vault_id), NEW.name);
+END;
+CREATE TRIGGER archives_upd AFTER UPDATE ON archives BEGIN
+	INSERT INTO changes(kind, vault, archive) VALUES('archive', (SELECT name FROM vaults WHERE id = NEW.vault_id), NEW.name);
+END;
+CREATE TRIGGER archives_del AFTER DELETE ON archives BEGIN
+	INSERT INTO changes(kind, vault, archive) VALUES('archive', (SELECT name FROM vaults WHERE id = OLD.vault_id), OLD.name);
+END;
+
+CREATE TRIGGER jobs_ins AFTER INSERT ON jobs BEGIN
+	INSERT INTO changes(kind, vault, archive, job) VALUES('job', (SELECT name FROM vaults WHERE id = NEW.vault_id),
+		COALESCE((SELECT name FROM archives WHERE id = NEW.archive_id), ''), NEW.id);
+END;
+CREATE TRIGGER jobs_upd AFTER UPDATE ON jobs BEGIN
+	INSERT INTO changes(kind, vault, archive, job) VALUES('job', (SELECT name FROM vaults WHERE id = NEW.vault_id),
+		COALESCE((SELECT name FROM archives WHERE id = NEW.archive_id), ''), NEW.id);
+END;
+CREATE TRIGGER jobs_del AFTER DELETE ON jobs BEGIN
+	INSERT INTO changes(kind, vault, job) VALUES('job', COALESCE((SELECT name FROM vaults WHERE id = OLD.vault_id), ''), OLD.id);
+END;
+
+CREATE TRIGGER tasks_ins AFTER INSERT ON tasks BEGIN
+	INSERT INTO changes(kind, vault, archive, task) VALUES('task', NEW.vault, NEW.archive, NEW.id);
+END;
+CREATE TRIGGER tasks_upd AFTER UPDATE ON tasks BEGIN
+	INSERT INTO changes(kind, vault, archive, task) VALUES('task', NEW.vault, NEW.archive, NEW.id);
+END;
+
+CREATE TRIGGER settings_ins AFTER INSERT ON settings BEGIN
+	INSERT INTO changes(kind) VALUES('settings');
+END;
+CREATE TRIGGER settings_upd AFTER UPDATE ON settings BEGIN
+	INSERT INTO changes(kind) VALUES('settings');
+END;
+CREATE TRIGGER settings_del AFTER DELETE ON settings BEGIN
+	INSERT INTO changes(kind) VALUES('settings');
+END;
+CREATE TRIGGER keys_ins AFTER INSERT ON keys BEGIN
+	INSERT INTO changes(kind) VALUES('keys');
+END;
+CREATE TRIGGER keys_upd AFTER UPDATE ON keys BEGIN
+	INSERT INTO changes(kind) VALUES('keys');
+END;
+CREATE TRIGGER errlog_ins AFTER INSERT ON errlog BEGIN
+	INSERT INTO changes(kind) VALUES('error');
+END;
+CREATE TRIGGER exclusions_ins AFTER INSERT ON exclusions BEGIN
+	INSERT INTO changes(kind) VALUES('settings');
+END;
+CREATE TRIGGER exclusions_del AFTER DELETE ON exclusions BEGIN
+	INSERT INTO changes(kind) VALUES('settings');
+END;
+
+ALTER TABLE archives ADD COLUMN installing TEXT NOT NULL DEFAULT '';
+ALTER TABLE vaults ADD COLUMN location TEXT NOT NULL DEFAULT '';
+ALTER TABLE vaults ADD COLUMN auto_inventory TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN foreign_job INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_status ON jobs(status);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

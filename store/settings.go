@@ -37,6 +37,18 @@ func (db *DB) Setting(ctx context.Context, key string) (value string, ok bool, e
 	return value, true, nil
 }
 
+// Setting returns one stored setting, inside the transaction.
+func (tx *Tx) Setting(ctx context.Context, key string) (value string, ok bool, err error) {
+	err = tx.tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("catalog: setting %s: %w", key, err)
+	}
+	return value, true, nil
+}
+
 // SetSetting stores a setting.
 func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
 	_, err := tx.tx.ExecContext(ctx,

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,10 +28,11 @@ var ErrNotFound = errors.New("not found")
 
 // DB is an open catalog.
 type DB struct {
-	sql  *sql.DB
-	path string
-	log  zerolog.Logger
-	now  func() time.Time
+	sql      *sql.DB
+	path     string
+	log      zerolog.Logger
+	now      func() time.Time
+	readOnly bool
 }
 
 // Options tune Open. The zero value is usable.
@@ -41,6 +43,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Now is the clock used for created/updated stamps. Default time.Now.
 	Now func() time.Time
+	// ReadOnly opens an existing catalog for reading only: listings and
+	// status readers never write, never migrate, never create the file.
+	ReadOnly bool
 }
 
 // Open opens (creating if needed) the catalog at path and migrates it to
@@ -55,26 +60,46 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if err := prepareFile(path); err != nil {
-		return nil, err
-	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
+	if o.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
+		q.Add("mode", "ro")
+	} else {
+		if err := prepareFile(path); err != nil {
+			return nil, err
+		}
+		q.Add("_pragma", "journal_mode(WAL)")
+		// FULL: a committed transaction survives power loss, not only a
+		// crash of freezer. Our write volume is small; the catalog is the
+		// map to backups.
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_txlock", "immediate")
+	}
 	q.Add("_pragma", "foreign_keys(1)")
-	// FULL: a committed transaction survives power loss, not only a crash of
-	// freezer. Our write volume is small; the catalog is the map to backups.
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	db := &DB{sql: sdb, path: path, log: o.Logger, now: o.Now}
+	db := &DB{sql: sdb, path: path, log: o.Logger, now: o.Now, readOnly: o.ReadOnly}
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	if o.ReadOnly {
+		var v int
+		if err := sdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			sdb.Close()
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
+		if v != len(migrations) {
+			sdb.Close()
+			return nil, fmt.Errorf("database %s has schema version %d, this freezer reads %d: open it once with a command that writes, or use the matching freezer", path, v, len(migrations))
+		}
+		return db, nil
 	}
 	if err := db.migrate(ctx, len(migrations)); err != nil {
 		sdb.Close()
@@ -133,18 +158,49 @@ type Tx struct {
 // Update runs fn in one write transaction: all of fn's changes commit
 // together or none does.
 func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	if db.readOnly {
+		return fmt.Errorf("catalog %s is open for reading only", db.path)
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("catalog: begin: %w", err)
+		return fmt.Errorf("catalog %s: %w", db.path, dress(err))
 	}
 	if err := fn(&Tx{tx: tx, now: db.now().UTC()}); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("catalog: commit: %w", err)
+		return fmt.Errorf("catalog %s: %w", db.path, dress(err))
 	}
 	return nil
+}
+
+// ErrBusy marks a catalog another process kept locked longer than the
+// busy timeout.
+var ErrBusy = errors.New("the catalog is locked by another freezer process")
+
+// ErrConflict marks a write refused by a uniqueness rule (a name taken
+// meanwhile by another process).
+var ErrConflict = errors.New("already exists")
+
+// dress turns SQLite's codes into errors a person can act on; the
+// original stays in the chain for the log.
+func dress(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked"):
+		return fmt.Errorf("%w; try again when it is done (%v)", ErrBusy, err)
+	case strings.Contains(msg, "UNIQUE constraint failed"):
+		return ErrConflict
+	case strings.Contains(msg, "SQLITE_READONLY") || strings.Contains(msg, "readonly database"):
+		return fmt.Errorf("the catalog file is read-only for this user: %w", err)
+	case strings.Contains(msg, "SQLITE_FULL") || strings.Contains(msg, "database or disk is full"):
+		return fmt.Errorf("the disk holding the catalog is full: %w", err)
+	}
+	return err
 }
 
 // querier is what read helpers need: *sql.DB and *sql.Tx both have it.

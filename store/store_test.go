@@ -125,6 +125,12 @@ var seeds = map[int][]string{
 	4: {`INSERT INTO uploads(archive_id, upload_id, part_size, size, source_sha256, created) VALUES(1, 'U1', 1048576, 5, 'abc', '2024-01-02T00:00:00.000Z')`},
 	5: {`INSERT INTO hash_cache(path, size, mtime_ns, inode, sha256, hashed) VALUES('/x', 1, 2, 3, 'abc', '2024-01-02T00:00:00.000Z')`},
 	6: {`INSERT INTO upload_parts(archive_id, part, tree_hash, done) VALUES(1, 0, 'h', 0)`},
+	7: {
+		`INSERT INTO engines(id, host, pid, started, expires) VALUES('E1', 'h', 1, '2024-01-02T00:00:00.000Z', '2024-01-02T00:01:00.000Z')`,
+		`INSERT INTO tasks(kind, state, created, updated, engine_id, owner_host, owner_pid) VALUES('upload', 'running', '2024-01-02T00:00:00.000Z', '2024-01-02T00:00:00.000Z', 'E1', 'h', 1)`,
+		`INSERT INTO claims(resource, engine_id, task_id, doing, created) VALUES('archive:photos/holiday', 'E1', 1, 'uploaded', '2024-01-02T00:00:00.000Z')`,
+		`INSERT INTO errlog(at, message) VALUES('2024-01-02T00:00:00.000Z', 'x')`,
+	},
 }
 
 func TestMigrationsFromEveryVersion(t *testing.T) {

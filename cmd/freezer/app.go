@@ -37,32 +37,24 @@ func (a *app) close() {
 	}
 }
 
-// Sources of a setting's value, in rising precedence.
-const (
-	sourceDefault  = "default"
-	sourceConfig   = "config file"
-	sourceCommand  = "command line"
-	sourceDatabase = "database"
-)
-
 // flagSource tells where a global flag's value came from: the command line,
 // the config file, or nowhere (default).
 func (a *app) flagSource(name string) string {
 	for _, p := range a.kctx.Path {
 		if p.Flag != nil && p.Flag.Name == name {
 			if p.Resolved {
-				return sourceConfig
+				return control.SourceConfig
 			}
-			return sourceCommand
+			return control.SourceCommand
 		}
 	}
-	return sourceDefault
+	return control.SourceDefault
 }
 
 // describeSource names a value's origin for messages: "--region" or
 // "freezer.conf:3".
 func (a *app) describeSource(key, source string) string {
-	if source == sourceConfig && a.cfg != nil {
+	if source == control.SourceConfig && a.cfg != nil {
 		return a.cfg.where(key)
 	}
 	return "--" + key
@@ -114,16 +106,29 @@ func (a *app) catalog(ctx context.Context) (*store.DB, error) {
 	return db, nil
 }
 
-// setting is a resolved setting: its value and where it came from.
-type setting struct {
-	control.Setting
-	Value  string
-	Source string
+// settingsInput is what the settings are resolved from besides the
+// catalog: the flags, the config file and the defaults.
+func (a *app) settingsInput() control.SettingsInput {
+	in := control.SettingsInput{Given: map[string]control.Given{}, Defaults: map[string]string{
+		"accountid":  defaultAccountID,
+		"threads":    defaultThreads,
+		"chunk-size": defaultChunkSize,
+		"poll-time":  defaultPollTime,
+		"data-dir":   defaultDataDir(a.env),
+	}}
+	for key, v := range a.globals.settingFlags() {
+		if *v != "" {
+			src := a.flagSource(key)
+			in.Given[key] = control.Given{Value: *v, Source: src, Where: a.describeSource(key, src)}
+		}
+	}
+	return in
 }
 
-// settings resolves every setting: database > command line > config file >
-// default, warning whenever the database overrides a given value.
-func (a *app) settings(ctx context.Context) (map[string]setting, error) {
+// settings resolves every setting (control.SettingsInput.Resolve:
+// database > command line > config file > default), warning whenever the
+// database overrides a given value.
+func (a *app) settings(ctx context.Context) (map[string]control.Resolved, error) {
 	db, err := a.catalog(ctx)
 	if err != nil {
 		return nil, err
@@ -132,32 +137,27 @@ func (a *app) settings(ctx context.Context) (map[string]setting, error) {
 	if err != nil {
 		return nil, err
 	}
-	defaults := map[string]string{
-		"accountid":  defaultAccountID,
-		"threads":    defaultThreads,
-		"chunk-size": defaultChunkSize,
-		"poll-time":  defaultPollTime,
-		"data-dir":   defaultDataDir(a.env),
+	return a.settingsInput().Resolve(stored, func(key, where, value string) {
+		a.log.Warn().Msgf("%s is overridden by the value stored in the database (%s); change it with 'freezer settings set %s VALUE' or remove it with 'freezer settings unset %s'",
+			where, value, key, key)
+	})
+}
+
+// view is the catalog's read view, for listings: no network, no writes.
+func (a *app) view(ctx context.Context) (*control.View, error) {
+	db, err := a.catalog(ctx)
+	if err != nil {
+		return nil, err
 	}
-	flags := a.globals.settingFlags()
-	out := map[string]setting{}
-	for _, s := range control.Settings() {
-		r := setting{Setting: s, Value: defaults[s.Key], Source: sourceDefault}
-		if v := *flags[s.Key]; v != "" {
-			r.Value, r.Source = v, a.flagSource(s.Key)
-		}
-		if v, ok := stored[s.Key]; ok {
-			if r.Source != sourceDefault && r.Value != v {
-				a.log.Warn().Msgf("%s is overridden by the value stored in the database (%s); change it with 'freezer settings set %s VALUE' or remove it with 'freezer settings unset %s'",
-					a.describeSource(s.Key, r.Source), control.Redact(s, v), s.Key, s.Key)
-			}
-			norm, err := s.Check(v)
-			if err != nil {
-				return nil, fmt.Errorf("setting %s stored in the database is invalid (%v); fix it with 'freezer settings set %s VALUE'", s.Key, err, s.Key)
-			}
-			r.Value, r.Source = norm, sourceDatabase
-		}
-		out[s.Key] = r
+	return control.NewView(db, nil), nil
+}
+
+// say prints a one-line account of what a command changed, unless
+// --quiet; on stderr, so that stdout carries only the data scripts read.
+func (a *app) say(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if a.globals.Quiet || msg == "" {
+		return
 	}
-	return out, nil
+	fmt.Fprintln(a.stderr, msg)
 }

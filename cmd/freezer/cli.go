@@ -24,6 +24,7 @@ type CLI struct {
 // line, the config file and the database are validated by the same rules.
 type Globals struct {
 	Verbose   bool     `help:"Show debug messages."`
+	Quiet     bool     `short:"q" help:"Say nothing about what changed; errors still show."`
 	Trace     []string `placeholder:"MODULES" sep:"," help:"Debug only these modules (cli,store,aws,sim,...)."`
 	Threads   string   `placeholder:"N" help:"Parallel transfers, 1-64 (default ${threads})."`
 	NoGUI     bool     `name:"no-gui" help:"Daemon mode: download finished retrievals."`

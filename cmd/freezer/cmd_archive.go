@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,21 +34,31 @@ func (c *VaultInventoryCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	var res control.InventoryResult
-	if c.Wait {
-		res, err = e.InventoryAndWait(ctx, c.Name)
-	} else {
-		res, err = e.Inventory(ctx, c.Name)
+	req := &control.InventoryRequest{Vault: c.Name}
+	for {
+		rep, t, err := a.do(ctx, e, req)
+		switch {
+		case c.Wait && errors.Is(err, control.ErrNotYet):
+			a.say("vault %s: waiting for Glacier's inventory (it usually takes about 4 hours)", c.Name)
+		case err != nil:
+			return err
+		case t != nil:
+			fmt.Fprintf(a.stdout, "%s\t%s\n", c.Name, t.Result)
+			return nil
+		case !c.Wait:
+			fmt.Fprintf(a.stdout, "%s\tinventory requested\tjob %s\n", c.Name, rep.Fields["job"])
+			return nil
+		default:
+			a.say("%s; waiting for it", rep.Message)
+		}
+		j, err := e.PendingInventory(ctx, c.Name)
+		if err != nil {
+			return err
+		}
+		if err := e.WaitJob(ctx, j.ID); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	if res.Outcome == control.InventoryApplied {
-		fmt.Fprintf(a.stdout, "%s\tinventory applied\t%d added\t%d updated\t%d gone\n", c.Name, res.Added, res.Updated, res.Gone)
-		return nil
-	}
-	fmt.Fprintf(a.stdout, "%s\tinventory %s\tjob %s\n", c.Name, res.Outcome, res.Job.ID)
-	return nil
 }
 
 // VaultCreateCmd creates a vault.
@@ -60,7 +72,9 @@ func (c *VaultCreateCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	return e.CreateVault(ctx, c.Name)
+	rep, _, err := a.do(ctx, e, &control.VaultCreateRequest{Name: c.Name})
+	a.say("%s", rep.Message)
+	return err
 }
 
 // VaultListCmd lists vaults.
@@ -70,6 +84,11 @@ type VaultListCmd struct{}
 func (c *VaultListCmd) Run(ctx context.Context, a *app) error {
 	e, err := a.engine(ctx)
 	if err != nil {
+		return err
+	}
+	// Vaults made elsewhere appear after a refresh from Glacier (at most
+	// once a minute, whichever process asks).
+	if err := e.Refresh(ctx, false); err != nil {
 		return err
 	}
 	vs, err := e.Vaults(ctx)
@@ -84,10 +103,10 @@ func (c *VaultListCmd) Run(ctx context.Context, a *app) error {
 			inv = v.InventoryDate.UTC().Format(time.DateTime)
 		}
 		remote := "yes"
-		if !v.Remote {
+		if !v.Remote() {
 			remote = "no"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\n", v.Name, v.Archives, v.LocalArchives, humanBytes(v.CatalogSize), inv, remote)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\n", v.Name, v.Archives, v.LocalArchives, formatBytes(v.CatalogSize), inv, remote)
 	}
 	return w.Flush()
 }
@@ -103,7 +122,9 @@ func (c *VaultRemoveCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	return e.RemoveVault(ctx, c.Name)
+	rep, _, err := a.do(ctx, e, &control.VaultRemoveRequest{Name: c.Name})
+	a.say("%s", rep.Message)
+	return err
 }
 
 // ArchiveCmd manages archives.
@@ -178,8 +199,15 @@ func (c *ArchiveCreateCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	info, err := e.CreateArchive(ctx, control.CreateRequest{Vault: c.Vault, Name: c.Name, Plan: plan,
+	rep, _, err := a.do(ctx, e, &control.CreateRequest{Vault: c.Vault, Name: c.Name, Plan: plan,
 		Compression: c.Compression, KeyID: c.Key, Description: c.Description, NoUpload: c.NoUpload})
+	if err != nil {
+		return err
+	}
+	if rep.Task == 0 {
+		a.say("%s", rep.Message)
+	}
+	info, err := e.Archive(ctx, c.Vault, c.Name)
 	if err != nil {
 		return err
 	}
@@ -187,7 +215,7 @@ func (c *ArchiveCreateCmd) Run(ctx context.Context, a *app) error {
 	if size == 0 {
 		size = info.LocalSize
 	}
-	fmt.Fprintf(a.stdout, "%s/%s\t%s\t%d files\t%s\t%s\n", info.Vault, info.Name, info.State, info.FileCount, humanBytes(size), info.RemoteID)
+	fmt.Fprintf(a.stdout, "%s/%s\t%s\t%d files\t%s\t%s\n", info.Vault, info.Name, info.State, info.FileCount, formatBytes(size), info.RemoteID)
 	return nil
 }
 
@@ -198,11 +226,11 @@ type ArchiveListCmd struct {
 
 // Run prints the vault's archives.
 func (c *ArchiveListCmd) Run(ctx context.Context, a *app) error {
-	e, err := a.engine(ctx)
+	v, err := a.view(ctx)
 	if err != nil {
 		return err
 	}
-	as, err := e.Archives(ctx, c.Vault)
+	as, err := v.Archives(ctx, c.Vault)
 	if err != nil {
 		return err
 	}
@@ -217,7 +245,7 @@ func (c *ArchiveListCmd) Run(ctx context.Context, a *app) error {
 		if key == "" {
 			key = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.State, humanBytes(size), x.FileCount,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.State, formatBytes(size), x.FileCount,
 			x.Created.UTC().Format(time.DateTime), x.Compression, x.Cipher, key)
 	}
 	return w.Flush()
@@ -246,11 +274,15 @@ type ArchiveFilesCmd struct {
 
 // Run prints the files.
 func (c *ArchiveFilesCmd) Run(ctx context.Context, a *app) error {
-	e, vault, name, err := c.resolve(ctx, a.localEngine)
+	vault, name, err := control.SplitArchivePath(c.Archive)
 	if err != nil {
 		return err
 	}
-	files, err := e.ArchiveFiles(ctx, vault, name)
+	v, err := a.view(ctx)
+	if err != nil {
+		return err
+	}
+	files, err := v.ArchiveFiles(ctx, vault, name)
 	if err != nil {
 		return err
 	}
@@ -273,7 +305,14 @@ func (c *ArchiveUploadCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	info, err := e.UploadArchive(ctx, vault, name)
+	rep, _, err := a.do(ctx, e, &control.UploadRequest{Vault: vault, Name: name})
+	if err != nil {
+		return err
+	}
+	if rep.Task == 0 {
+		a.say("%s", rep.Message)
+	}
+	info, err := e.Archive(ctx, vault, name)
 	if err != nil {
 		return err
 	}
@@ -292,7 +331,9 @@ func (c *ArchiveCancelCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	return e.CancelUpload(ctx, vault, name)
+	rep, _, err := a.do(ctx, e, &control.CancelRequest{Vault: vault, Name: name})
+	a.say("%s", rep.Message)
+	return err
 }
 
 // ArchiveRetrieveCmd retrieves an archive.
@@ -308,21 +349,45 @@ func (c *ArchiveRetrieveCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	var res control.RetrieveResult
-	if c.Wait {
-		res, err = e.RetrieveAndWait(ctx, vault, name, c.Tier)
-	} else {
-		res, err = e.Retrieve(ctx, vault, name, c.Tier)
-	}
+	tier, err := control.ParseTier(c.Tier)
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("%s/%s\t%s\t%s", vault, name, res.Outcome, res.Archive.State)
-	if res.Job.ID != "" {
-		line += "\tjob " + res.Job.ID
+	req := &control.RetrieveRequest{Vault: vault, Name: name, Tier: tier}
+	for {
+		rep, t, err := a.do(ctx, e, req)
+		var job string
+		switch {
+		case c.Wait && errors.Is(err, control.ErrNotYet):
+			info, ierr := e.Archive(ctx, vault, name)
+			if ierr != nil || info.Job == nil {
+				return err
+			}
+			job = info.Job.ID
+			a.say("%s/%s: waiting for Glacier: job %s (%s retrievals usually take %s)", vault, name, job, info.Job.Tier, control.TierHours(info.Job.Tier))
+		case err != nil:
+			return err
+		case t != nil:
+			info, err := e.Archive(ctx, vault, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s/%s\tdownloaded\t%s\n", vault, name, info.State)
+			return nil
+		case rep.Fields["job"] == "":
+			fmt.Fprintf(a.stdout, "%s/%s\talready local\t%s\n", vault, name, rep.Fields["state"])
+			return nil
+		case !c.Wait:
+			fmt.Fprintf(a.stdout, "%s/%s\trequested\tmelting\tjob %s\n", vault, name, rep.Fields["job"])
+			return nil
+		default:
+			job = rep.Fields["job"]
+			a.say("%s; waiting for it", rep.Message)
+		}
+		if err := e.WaitJob(ctx, job); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintln(a.stdout, line)
-	return nil
 }
 
 // ArchiveDisconnectCmd deletes the local copy.
@@ -336,7 +401,9 @@ func (c *ArchiveDisconnectCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	return e.Disconnect(ctx, vault, name)
+	rep, _, err := a.do(ctx, e, &control.DisconnectRequest{Vault: vault, Name: name})
+	a.say("%s", rep.Message)
+	return err
 }
 
 // ArchiveRemoveCmd deletes an archive from Glacier.
@@ -357,7 +424,9 @@ func (c *ArchiveRemoveCmd) Run(ctx context.Context, a *app) error {
 		line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 		phrase = strings.TrimRight(line, "\r\n")
 	}
-	return e.Remove(ctx, vault, name, phrase)
+	rep, _, err := a.do(ctx, e, &control.RemoveRequest{Vault: vault, Name: name, Confirm: phrase})
+	a.say("%s", rep.Message)
+	return err
 }
 
 // ArchiveExtractCmd restores files.
@@ -376,11 +445,16 @@ func (c *ArchiveExtractCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	st, err := e.Extract(ctx, vault, name, c.Dest, control.ExtractOptions{Overwrite: c.Overwrite, AllowOutsideLinks: c.AllowOutsideLinks})
+	dest, err := filepath.Abs(c.Dest)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%d files, %d folders, %d links, %s restored into %s\n", st.Files, st.Dirs, st.Symlinks, humanBytes(st.Bytes), c.Dest)
+	_, t, err := a.do(ctx, e, &control.ExtractRequest{Vault: vault, Name: name, Dest: dest,
+		ExtractOptions: control.ExtractOptions{Overwrite: c.Overwrite, AllowOutsideLinks: c.AllowOutsideLinks}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, t.Result)
 	return nil
 }
 
@@ -417,11 +491,11 @@ type FilesCmd struct{}
 // Run prints one line per file (name, size, SHA-256): where its newest
 // copy is, and how many copies the catalog knows.
 func (c *FilesCmd) Run(ctx context.Context, a *app) error {
-	e, err := a.localEngine(ctx)
+	v, err := a.view(ctx)
 	if err != nil {
 		return err
 	}
-	files, err := e.Files(ctx)
+	files, err := v.Files(ctx)
 	if err != nil {
 		return err
 	}
@@ -433,16 +507,3 @@ func (c *FilesCmd) Run(ctx context.Context, a *app) error {
 	return w.Flush()
 }
 
-// humanBytes prints a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

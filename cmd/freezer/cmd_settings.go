@@ -35,7 +35,7 @@ func (c *SettingsListCmd) Run(ctx context.Context, a *app) error {
 		v := control.Redact(s, r.Value)
 		if v == "" {
 			v = "-"
-			if r.Source == sourceDefault {
+			if r.Source == control.SourceDefault {
 				v = "(unset)"
 			}
 		}

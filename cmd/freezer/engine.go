@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"time"
 
 	"freezer/aws"
@@ -23,7 +23,7 @@ const notificationName = "freezer-jobs"
 // engineOptions are the engine's settings from the settings in effect:
 // catalog, data folder, threads, chunk size. They are enough for commands
 // that touch no AWS service.
-func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]setting, error) {
+func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]control.Resolved, error) {
 	all, err := a.settings(ctx)
 	if err != nil {
 		return control.Options{}, nil, err
@@ -32,14 +32,32 @@ func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]se
 	if err != nil {
 		return control.Options{}, nil, err
 	}
-	threads, _ := strconv.Atoi(all["threads"].Value)
-	chunk, _ := control.ParseSize(all["chunk-size"].Value)
-	poll, _ := strconv.Atoi(all["poll-time"].Value)
+	t := control.TunablesOf(all)
 	return control.Options{
-		DB: db, DataDir: all["data-dir"].Value, Threads: threads, ChunkSize: chunk,
-		PollTime: time.Duration(poll) * time.Second,
-		Logger:   a.logs.For("control"), Progress: a.progress,
+		DB: db, DataDir: all["data-dir"].Value, Threads: t.Threads, ChunkSize: t.ChunkSize, PollTime: t.PollTime,
+		QueueURL: t.QueueURL, SNSTopic: t.SNSTopic, Settings: a.settingsInput(),
+		Command: a.command(), Source: "cli", Logger: a.logs.For("control"),
 	}, all, nil
+}
+
+// command names this run for other processes' messages ("archive create").
+func (a *app) command() string {
+	return strings.TrimSpace(strings.TrimPrefix(a.kctx.Command(), "freezer"))
+}
+
+// newEngine makes the engine and closes it when the command ends: tasks
+// still running then (after an interrupt) are stopped and recorded as
+// interrupted, and the engine's claims are released.
+func (a *app) newEngine(o control.Options) *control.Engine {
+	e := control.New(o)
+	a.closers = append(a.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := e.Close(ctx); err != nil {
+			a.log.Warn().Err(err).Msg("stopping")
+		}
+	})
+	return e
 }
 
 // localEngine is an engine for commands that need only the catalog and
@@ -49,7 +67,7 @@ func (a *app) localEngine(ctx context.Context) (*control.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return control.New(o), nil
+	return a.newEngine(o), nil
 }
 
 // engine builds the control engine with AWS (or the in-process simulator
@@ -65,9 +83,12 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		Profile: all["profile"].Value, Endpoint: all["endpoint"].Value,
 		Logger: a.logs.For("aws"),
 	}
-	o.SNSTopic, o.QueueURL = all["sns-topic"].Value, all["queue"].Value
 	if a.globals.Sim != "" {
-		srv, err := a.startSim(ctx, a.globals.Sim)
+		dir, err := filepath.Abs(a.globals.Sim)
+		if err != nil {
+			return nil, err
+		}
+		srv, err := a.startSim(ctx, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +97,10 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		// the real one.
 		s.Endpoint, s.Region, s.AccountID = srv, sim.DefaultRegion, "-"
 		s.AccessKey, s.SecretKey, s.Profile = sim.DefaultAccessKey, sim.DefaultSecretKey, ""
+		o.Location = "sim:" + dir
 		a.log.Debug().Str("endpoint", srv).Msg("using the built-in simulator")
+	} else {
+		o.Location = location(s)
 	}
 	cfg, err := aws.LoadConfig(ctx, s)
 	if err != nil {
@@ -88,21 +112,37 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		if o.SNSTopic, o.QueueURL, err = setupNotifications(ctx, aws.NewTopic(cfg, s), queue); err != nil {
 			return nil, fmt.Errorf("simulator notifications: %w", err)
 		}
+		o.FixedNotifications = true
 	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder %s: %w", o.DataDir, err)
 	}
 	o.Glacier, o.Queue = glacier, queue
-	return control.New(o), nil
+	return a.newEngine(o), nil
+}
+
+// location names the Glacier account settings point at, for the catalog's
+// record of where each vault lives: the endpoint (AWS's unless given),
+// the region and the account.
+func location(s aws.Settings) string {
+	ep := s.Endpoint
+	if ep == "" {
+		ep = "aws"
+	}
+	region := s.Region
+	if region == "" {
+		region = "default-region"
+	}
+	account := s.AccountID
+	if account == "" || account == "-" {
+		return ep + " " + region
+	}
+	return ep + " " + region + " " + account
 }
 
 // startSim serves the simulator in-process on a loopback port for the
 // duration of the command.
-func (a *app) startSim(ctx context.Context, dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
+func (a *app) startSim(ctx context.Context, abs string) (string, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return "", fmt.Errorf("simulator folder %s: %w", abs, err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"
+
+	"freezer/control"
 )
 
 func main() {
@@ -30,13 +32,16 @@ type exitRequest struct{ code int }
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) (code int) {
 	fail := func(err error) int {
-		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		msg := strings.Join(strings.Fields(err.Error()), " ")
+		if h := cliHint(control.Hint(err)); h != "" {
+			msg += " (run: " + h + ")"
+		}
 		fmt.Fprintf(stderr, "freezer: error: %s\n", msg)
 		var pe *kong.ParseError
 		if isUsage(err) || errors.As(err, &pe) {
 			return 2
 		}
-		return 1
+		return control.ExitCode(err)
 	}
 
 	explicit, given := findConfigFlag(args)
