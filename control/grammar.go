@@ -39,7 +39,8 @@ func Parse(text string, o ParseOptions) ([]Request, error) {
 		return nil, refuse(ErrInvalid, "the request holds a NUL byte")
 	}
 	var out []Request
-	lines := strings.Split(text, "\n")
+	// A write from a shell ends with a newline: that makes no second line.
+	lines := strings.Split(strings.TrimRight(text, "\r\n"), "\n")
 	for i, line := range lines {
 		line = strings.TrimRight(line, "\r")
 		trimmed := strings.TrimLeft(line, " \t")
