@@ -22,6 +22,37 @@ import (
 // finds. line is what was asked, already stripped of anything secret.
 func (e *Engine) LogRefusal(line string, err error) { e.logError(line, err) }
 
+// Target names what a request acts on: a vault and an archive in it, a
+// vault alone (archive ""), or nothing ("", "") for requests about keys,
+// settings and plans. A front end that shows the catalog (the mount)
+// reads these again once Do returns, so that what a person just did shows
+// at once.
+func Target(r Request) (vault, archive string) {
+	switch r := r.(type) {
+	case *CreateRequest:
+		return r.Vault, r.Name
+	case *UploadRequest:
+		return r.Vault, r.Name
+	case *CancelRequest:
+		return r.Vault, r.Name
+	case *RetrieveRequest:
+		return r.Vault, r.Name
+	case *DisconnectRequest:
+		return r.Vault, r.Name
+	case *RemoveRequest:
+		return r.Vault, r.Name
+	case *ExtractRequest:
+		return r.Vault, r.Name
+	case *InventoryRequest:
+		return r.Vault, ""
+	case *VaultCreateRequest:
+		return r.Name, ""
+	case *VaultRemoveRequest:
+		return r.Name, ""
+	}
+	return "", ""
+}
+
 // OpenArchiveMember opens the file stored at member inside an archive's
 // local copy and returns its bytes, decompressed, as a stream. It reads
 // only local files (never the catalog or the network); info is the

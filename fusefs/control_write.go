@@ -164,6 +164,7 @@ func (h *ctlHandle) run(ctx context.Context, data []byte) (string, error) {
 	if err != nil {
 		return errorLine(err), err
 	}
+	h.fs.reread(ctx, reqs)
 	var b strings.Builder
 	var first error
 	for _, r := range reps {
@@ -174,6 +175,25 @@ func (h *ctlHandle) run(ctx context.Context, data []byte) (string, error) {
 		}
 	}
 	return b.String(), first
+}
+
+// reread brings the index up to date with what requests just did, so that
+// a script that writes `retrieve` and then reads the archive's state sees
+// melting, not the state before. (The engine's events follow a moment
+// later and invalidate the kernel's caches; that is not done here, inside
+// a handler.)
+func (f *filesystem) reread(ctx context.Context, reqs []control.Request) {
+	for _, r := range reqs {
+		vault, archive := control.Target(r)
+		switch {
+		case archive != "":
+			f.idx.refreshArchive(ctx, vault, archive)
+			f.idx.vaults.invalidate()
+		case vault != "":
+			f.idx.vaults.invalidate()
+			f.idx.invalidateVault(vault)
+		}
+	}
 }
 
 // errorLine is a refusal as the reply gives it, with the line that would

@@ -111,6 +111,9 @@ func TestArchiveLifeCycle(t *testing.T) {
 	}
 	h.waitXattr("photos/holiday", "state", "liquid", 30*time.Second)
 	h.ok(`cmp "$M/photos/holiday" ` + shellQuote(info.LocalPath))
+	// The download task ends (and lets go of the archive) a moment after
+	// its copy is in place.
+	h.waitTasks(10 * time.Second)
 
 	// Disconnected again while the job's output is current: melted (and
 	// not downloaded again: the output was used).
