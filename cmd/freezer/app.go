@@ -29,6 +29,11 @@ type app struct {
 
 	db      *store.DB
 	closers []func()
+
+	// source and commandLine, when set, are what the engine calls this
+	// run in the error log and in other processes' messages (the mount:
+	// "mount", "mount /home/me/freezer").
+	source, commandLine string
 }
 
 func (a *app) close() {

@@ -8,6 +8,8 @@ import (
 type CLI struct {
 	Globals
 
+	Mount    MountCmd    `cmd:"" help:"Mount the vaults as folders, with the .control folder (see the README)."`
+	Unmount  UnmountCmd  `cmd:"" help:"Unmount a mount; its process stops its tasks and exits."`
 	Settings SettingsCmd `cmd:"" help:"Show or change settings stored in the database."`
 	Key      KeyCmd      `cmd:"" help:"Create, list, export, import encryption keys; choose the default."`
 	Vault    VaultCmd    `cmd:"" help:"Create, list and remove vaults."`

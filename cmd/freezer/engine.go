@@ -36,13 +36,24 @@ func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]co
 	return control.Options{
 		DB: db, DataDir: all["data-dir"].Value, Threads: t.Threads, ChunkSize: t.ChunkSize, PollTime: t.PollTime,
 		QueueURL: t.QueueURL, SNSTopic: t.SNSTopic, Settings: a.settingsInput(),
-		Command: a.command(), Source: "cli", Logger: a.logs.For("control"),
+		Command: a.command(), Source: a.sourceName(), Logger: a.logs.For("control"),
 	}, all, nil
 }
 
 // command names this run for other processes' messages ("archive create").
 func (a *app) command() string {
+	if a.commandLine != "" {
+		return a.commandLine
+	}
 	return strings.TrimSpace(strings.TrimPrefix(a.kctx.Command(), "freezer"))
+}
+
+// sourceName names the front end in the error log.
+func (a *app) sourceName() string {
+	if a.source != "" {
+		return a.source
+	}
+	return "cli"
 }
 
 // newEngine makes the engine and closes it when the command ends: tasks
