@@ -30,6 +30,11 @@ type archiveNode struct {
 // newArchive returns the inode of an archive with its entry filled.
 func (f *filesystem) newArchive(ctx context.Context, parent *fs.Inode, a control.ArchiveInfo, out *fuse.EntryOut) *fs.Inode {
 	f.archiveAttr(&out.Attr, a)
+	// A listing looks every entry up again: reuse the inode the kernel
+	// already has rather than make one to throw away.
+	if ch := parent.GetChild(a.Name); ch != nil && ch.StableAttr().Ino == out.Attr.Ino {
+		return ch
+	}
 	return parent.NewInode(ctx, &archiveNode{fs: f, vault: a.Vault, name: a.Name, id: a.ID},
 		fs.StableAttr{Mode: syscall.S_IFREG, Ino: archiveIno(a.Vault, a.Name, a.ID)})
 }
@@ -136,8 +141,8 @@ func (h *archiveHandle) Release(ctx context.Context) syscall.Errno {
 }
 
 func (n *archiveNode) Getxattr(ctx context.Context, name string, dest []byte) (uint32, syscall.Errno) {
-	if !ours(name) {
-		return 0, syscall.ENODATA
+	if e, other := otherXattr(name); other {
+		return 0, e
 	}
 	a, e := n.info(ctx)
 	if e != 0 {

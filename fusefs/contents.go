@@ -164,8 +164,8 @@ func (n *contentsDirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Er
 	return fs.NewListDirStream(list), 0
 }
 
-func (n *contentsDirNode) Getxattr(context.Context, string, []byte) (uint32, syscall.Errno) {
-	return 0, syscall.ENODATA
+func (n *contentsDirNode) Getxattr(_ context.Context, name string, dest []byte) (uint32, syscall.Errno) {
+	return getXattr(nil, name, dest)
 }
 func (n *contentsDirNode) Listxattr(_ context.Context, dest []byte) (uint32, syscall.Errno) {
 	return listXattr(nil, dest)
@@ -213,8 +213,8 @@ func (n *memberNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.Att
 }
 
 func (n *memberNode) Getxattr(ctx context.Context, name string, dest []byte) (uint32, syscall.Errno) {
-	if !ours(name) {
-		return 0, syscall.ENODATA
+	if e, other := otherXattr(name); other {
+		return 0, e
 	}
 	f, _, e := n.record(ctx)
 	if e != 0 {

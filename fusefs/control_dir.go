@@ -105,8 +105,8 @@ func (n *controlDirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Err
 	return fs.NewListDirStream(list), 0
 }
 
-func (n *controlDirNode) Getxattr(context.Context, string, []byte) (uint32, syscall.Errno) {
-	return 0, syscall.ENODATA
+func (n *controlDirNode) Getxattr(_ context.Context, name string, dest []byte) (uint32, syscall.Errno) {
+	return getXattr(nil, name, dest)
 }
 func (n *controlDirNode) Listxattr(_ context.Context, dest []byte) (uint32, syscall.Errno) {
 	return listXattr(nil, dest)
@@ -165,8 +165,8 @@ func (n *keysDirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno)
 	return fs.NewListDirStream(list), 0
 }
 
-func (n *keysDirNode) Getxattr(context.Context, string, []byte) (uint32, syscall.Errno) {
-	return 0, syscall.ENODATA
+func (n *keysDirNode) Getxattr(_ context.Context, name string, dest []byte) (uint32, syscall.Errno) {
+	return getXattr(nil, name, dest)
 }
 func (n *keysDirNode) Listxattr(_ context.Context, dest []byte) (uint32, syscall.Errno) {
 	return listXattr(nil, dest)

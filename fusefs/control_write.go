@@ -94,8 +94,8 @@ func usage(c *ctlFile) string {
 	return "# write lines for " + c.verb + " here; the verb may be left out:\n" + control.VerbUsage(c.verb) + "\n"
 }
 
-func (n *ctlFileNode) Getxattr(context.Context, string, []byte) (uint32, syscall.Errno) {
-	return 0, syscall.ENODATA
+func (n *ctlFileNode) Getxattr(_ context.Context, name string, dest []byte) (uint32, syscall.Errno) {
+	return getXattr(nil, name, dest)
 }
 func (n *ctlFileNode) Listxattr(_ context.Context, dest []byte) (uint32, syscall.Errno) {
 	return listXattr(nil, dest)

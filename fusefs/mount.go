@@ -117,8 +117,10 @@ func Mount(eng Engine, o Options) (*Server, error) {
 			// reads of local archives need fewer round trips.
 			MaxWrite:     1 << 20,
 			MaxReadAhead: 1 << 20,
-			// The kernel asks for these on every file; they never exist here.
-			IgnoreSecurityLabels: true,
+			// Security labels and ACLs are answered by the nodes (ENOTSUP:
+			// not supported here), not by go-fuse's ENODATA, after which
+			// `ls -l` would keep asking every file (see otherXattr).
+			IgnoreSecurityLabels: false,
 			Debug:                o.Debug,
 			Logger:               log.New(o.Logger, "", 0),
 		},

@@ -102,8 +102,8 @@ func (s *archiveStream) Next() (fuse.DirEntry, syscall.Errno) {
 func (s *archiveStream) Close() {}
 
 func (n *vaultNode) Getxattr(ctx context.Context, name string, dest []byte) (uint32, syscall.Errno) {
-	if !ours(name) {
-		return 0, syscall.ENODATA
+	if e, other := otherXattr(name); other {
+		return 0, e
 	}
 	v, e := n.info(ctx)
 	if e != 0 {

@@ -14,17 +14,31 @@ import (
 // from the index, so `getfattr -d` over a vault of archives never touches
 // the catalog per call. The kernel first asks with an empty buffer for
 // the size: a too-small buffer gets (size, ERANGE). A name a node does not
-// have gets ENODATA (ENOATTR) — never ENOSYS, which would make the kernel
-// turn extended attributes off for the whole mount. Setting or removing
+// have gets ENODATA (ENOATTR), a namespace it does not support ENOTSUP —
+// never ENOSYS, which would make the kernel turn extended attributes off
+// for the whole mount. Setting or removing
 // one is refused with EPERM: actions go through the control files.
 
 // xattrPrefix starts every attribute freezer shows (getfattr -d shows only
 // user.* by default).
 const xattrPrefix = "user.freezer."
 
-// ours reports whether name may be one of freezer's attributes: `ls -l`
-// asks every file for security.selinux, and the answer must be quick.
-func ours(name string) bool { return strings.HasPrefix(name, xattrPrefix) }
+// otherXattr answers, without looking anything up, a name that cannot be
+// one of freezer's: another user.* name is not there (ENODATA), and the
+// other namespaces — security labels, ACLs, trusted.* — are not supported
+// by this filesystem at all (ENOTSUP). That is the truth, and it is quick:
+// `ls -l` asks every file for security.selinux, and on ENOTSUP it stops
+// asking for the rest of the mount (coreutils remembers the device).
+// ENOSYS is never answered: the kernel would turn xattrs off altogether.
+func otherXattr(name string) (syscall.Errno, bool) {
+	switch {
+	case strings.HasPrefix(name, xattrPrefix):
+		return 0, false
+	case strings.HasPrefix(name, "user."):
+		return syscall.ENODATA, true
+	}
+	return syscall.ENOTSUP, true
+}
 
 // xattr is one attribute.
 type xattr struct {
@@ -34,6 +48,9 @@ type xattr struct {
 
 // getXattr answers Getxattr from a node's attributes.
 func getXattr(attrs []xattr, name string, dest []byte) (uint32, syscall.Errno) {
+	if e, other := otherXattr(name); other {
+		return 0, e
+	}
 	for _, a := range attrs {
 		if xattrPrefix+a.name != name {
 			continue
