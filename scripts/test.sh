@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 
 # Tools the tests call for real: openssl (the recovery recipe), tar, gzip,
 # bzip2, pigz and zstd (archives made by other tools), gcc (the race
-# detector needs cgo); GNU time for the benchmark scripts.
+# detector needs cgo), fusermount3 (mounting as a normal user) and
+# getfattr/setfattr (the mount tests read extended attributes as a script
+# would); GNU time for the benchmark scripts.
 need=()
-for pair in openssl:openssl tar:tar gzip:gzip bzip2:bzip2 pigz:pigz zstd:zstd gcc:gcc; do
+for pair in openssl:openssl tar:tar gzip:gzip bzip2:bzip2 pigz:pigz zstd:zstd gcc:gcc fusermount3:fuse3 getfattr:attr; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
