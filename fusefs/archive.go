@@ -163,3 +163,7 @@ func (n *archiveNode) Listxattr(ctx context.Context, dest []byte) (uint32, sysca
 func (n *archiveNode) Write(context.Context, fs.FileHandle, []byte, int64) (uint32, syscall.Errno) {
 	return 0, syscall.EPERM
 }
+
+func (n *archiveNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}

@@ -324,3 +324,15 @@ func (h *streamHandle) Release(ctx context.Context) syscall.Errno {
 	h.reset()
 	return 0
 }
+
+func (n *contentsRootNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}
+
+func (n *contentsDirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}
+
+func (n *memberNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}

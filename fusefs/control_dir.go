@@ -249,3 +249,15 @@ func (n *keyFileNode) Listxattr(ctx context.Context, dest []byte) (uint32, sysca
 	}
 	return listXattr(keyXattrs(k), dest)
 }
+
+func (n *controlDirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}
+
+func (n *keysDirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}
+
+func (n *keyFileNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}

@@ -242,3 +242,7 @@ func refusalLine(c *ctlFile, text string) string {
 	}
 	return out
 }
+
+func (n *ctlFileNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}

@@ -220,6 +220,26 @@ func (f *filesystem) pokeRefresh(force bool) {
 	}
 }
 
+// statfs reports the space of the folder local archive copies live in:
+// what a retrieval can fill, which file managers show as free space. Every
+// folder answers it (go-fuse would report zeros for one that does not).
+func (f *filesystem) statfs(out *fuse.StatfsOut) syscall.Errno {
+	out.NameLen = 255
+	out.Bsize = 4096
+	out.Frsize = 4096
+	if f.o.DataDir == "" {
+		return 0
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(f.o.DataDir, &st); err != nil {
+		return 0 // a missing data folder is no reason to fail df
+	}
+	out.Blocks, out.Bfree, out.Bavail = st.Blocks, st.Bfree, st.Bavail
+	out.Files, out.Ffree = st.Files, st.Ffree
+	out.Bsize, out.Frsize = uint32(st.Bsize), uint32(st.Frsize)
+	return 0
+}
+
 // dots are the "." and ".." entries every folder lists first.
 func dots(self, parent uint64) []fuse.DirEntry {
 	return []fuse.DirEntry{{Name: ".", Mode: syscall.S_IFDIR, Ino: self}, {Name: "..", Mode: syscall.S_IFDIR, Ino: parent}}

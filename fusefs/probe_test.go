@@ -48,7 +48,7 @@ func TestFileManagerProbes(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("probing took %v with Glacier not answering", d)
 	}
-	out := h.ok(`df -P "$M" | tail -n 1`)
+	out := h.ok(`df -P "$M/pics/.contents" | tail -n 1`)
 	if f := strings.Fields(out); len(f) < 4 || f[1] == "0" || f[3] == "0" {
 		t.Errorf("df shows no space: %q", out)
 	}

@@ -89,23 +89,8 @@ func (n *rootNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	return errno(err)
 }
 
-// Statfs reports the space of the folder local archive copies live in:
-// what a retrieval can fill, which file managers show as free space.
 func (n *rootNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
-	out.NameLen = 255
-	out.Bsize = 4096
-	out.Frsize = 4096
-	if n.fs.o.DataDir == "" {
-		return 0
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(n.fs.o.DataDir, &st); err != nil {
-		return 0 // a missing data folder is no reason to fail df
-	}
-	out.Blocks, out.Bfree, out.Bavail = st.Blocks, st.Bfree, st.Bavail
-	out.Files, out.Ffree = st.Files, st.Ffree
-	out.Bsize, out.Frsize = uint32(st.Bsize), uint32(st.Frsize)
-	return 0
+	return n.fs.statfs(out)
 }
 
 func (n *rootNode) Getxattr(_ context.Context, name string, dest []byte) (uint32, syscall.Errno) {

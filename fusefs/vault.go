@@ -119,3 +119,7 @@ func (n *vaultNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall
 	}
 	return listXattr(vaultXattrs(v), dest)
 }
+
+func (n *vaultNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.fs.statfs(out)
+}

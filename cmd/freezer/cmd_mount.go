@@ -120,7 +120,6 @@ func (c *MountCmd) background(a *app) error {
 	cmd.Env = append(os.Environ(), readyFDEnv+"=3")
 	cmd.ExtraFiles = []*os.File{readW}
 	cmd.Stderr = errW
-	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return err
