@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 
 	"freezer/control"
 	"freezer/filter"
+	"freezer/store"
 )
 
 // TestOtherProcessChanges: a second engine on the same catalog stands for
@@ -60,4 +62,47 @@ func TestOtherProcessChanges(t *testing.T) {
 		t.Errorf("listing after the other process: %q", got)
 	}
 	t.Logf("all seen %v after the first change", time.Since(start))
+}
+
+// TestManyArchivesAtOnce: an inventory applied by another process adds
+// archives by the hundred in one transaction; the mount reads the vault
+// again once, and shows them all within 2 s.
+func TestManyArchivesAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	h.ok(`mkdir "$M/inv"`)
+	if got := h.ok(`ls "$M/inv"; stat "$M/inv/found-0042" 2>/dev/null || true`); got != "" {
+		t.Fatalf("a new vault lists %q", got)
+	}
+	v, err := h.db.Vault(ctx, "inv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	err = h.db.Update(ctx, func(tx *store.Tx) error {
+		for i := range n {
+			a := store.Archive{VaultID: v.ID, Name: fmt.Sprintf("found-%04d", i), RemoteID: fmt.Sprintf("remote-%d", i),
+				Size: int64(i), Compression: control.CompressionUnknown, Created: time.Now()}
+			if _, err := tx.PutArchive(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		out, _, _ := h.sh(`ls "$M/inv" | wc -l; getfattr --only-values -n user.freezer.state "$M/inv/found-0042"`)
+		if out == fmt.Sprintf("%d\nfrozen", n) {
+			break
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("after 2 s: %q", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("%d archives seen after %v", n, time.Since(start))
 }

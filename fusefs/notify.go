@@ -76,8 +76,46 @@ func (f *filesystem) apply(evs []control.Event) {
 		// Vault figures (archives, size) follow their archives.
 		f.vaultsChanged(vaults)
 	}
+	perVault := map[string]int{}
 	for _, k := range order {
+		perVault[k.vault]++
+	}
+	for _, k := range order {
+		if perVault[k.vault] > manyChanges {
+			continue
+		}
 		f.archiveChanged(k.vault, k.name)
+	}
+	for vault, n := range perVault {
+		if n > manyChanges {
+			f.manyArchivesChanged(vault, order)
+		}
+	}
+}
+
+// manyChanges is how many archives of one vault a batch may name before
+// the vault's listing is read again whole rather than one archive at a
+// time (an inventory applied, a big batch of requests).
+const manyChanges = 64
+
+// manyArchivesChanged drops a vault's listing and every named entry the
+// kernel holds; the next look reads the listing again, once.
+func (f *filesystem) manyArchivesChanged(vault string, changed []archiveKey) {
+	f.idx.invalidateVault(vault)
+	dir := f.root.GetChild(vault)
+	if dir == nil {
+		return
+	}
+	contents := dir.GetChild(control.ReservedArchiveName)
+	for _, k := range changed {
+		if k.vault != vault {
+			continue
+		}
+		f.idx.forgetContents(vault, k.name)
+		notifyGone(dir, k.name)
+		if contents != nil {
+			notifyGone(contents, k.name)
+		}
 	}
 }
 
