@@ -227,7 +227,7 @@ func (e *Engine) renewLoop() {
 	defer e.wg.Done()
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
-	lastRenew := e.o.Now()
+	lastRenew, lastReap := e.o.Now(), e.o.Now()
 	for {
 		select {
 		case <-e.ctx.Done():
@@ -235,6 +235,12 @@ func (e *Engine) renewLoop() {
 		case <-progress.C:
 		}
 		e.flushProgress(e.ctx)
+		if e.o.Now().Sub(lastReap) >= time.Minute {
+			lastReap = e.o.Now()
+			if err := e.reapDead(e.ctx); err != nil && e.ctx.Err() == nil {
+				e.log.Debug().Err(err).Msg("clearing dead processes")
+			}
+		}
 		if e.o.Now().Sub(lastRenew) < leaseRenew {
 			continue
 		}

@@ -131,7 +131,7 @@ func (e *Engine) start(ctx context.Context, spec taskSpec) (int64, error) {
 		var err error
 		id, err = tx.InsertTask(ctx, store.Task{Kind: spec.kind, Vault: spec.vault, Archive: spec.archive, Phase: spec.phase,
 			State: store.TaskQueued, BytesTotal: spec.total, EngineID: e.id, OwnerHost: e.me.host, OwnerPID: e.me.pid,
-			Command: e.o.Command, Resume: spec.resume})
+			Command: e.o.Command, Resume: spec.resume, Request: spec.resume})
 		if err != nil {
 			return err
 		}

@@ -190,6 +190,7 @@ CREATE TABLE tasks (
 	error       TEXT NOT NULL DEFAULT '',
 	error_kind  TEXT NOT NULL DEFAULT '',
 	resume      TEXT NOT NULL DEFAULT '',
+	request     TEXT NOT NULL DEFAULT '',
 	cancel      INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX tasks_state ON tasks(state, id);

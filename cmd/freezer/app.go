@@ -18,6 +18,7 @@ import (
 type app struct {
 	globals  *Globals
 	kctx     *kong.Context
+	parser   *kong.Kong
 	cfg      *configFile
 	stdin    io.Reader
 	stdout   io.Writer
@@ -160,4 +161,19 @@ func (a *app) say(format string, args ...any) {
 		return
 	}
 	fmt.Fprintln(a.stderr, msg)
+}
+
+// change runs a request that changes the catalog (no Glacier needed) and
+// says in one line what it did.
+func (a *app) change(ctx context.Context, req control.Request) error {
+	e, err := a.localEngine(ctx)
+	if err != nil {
+		return err
+	}
+	rep, _, err := a.do(ctx, e, req)
+	if err != nil {
+		return err
+	}
+	a.say("%s", rep.Message)
+	return nil
 }

@@ -15,7 +15,13 @@ type CLI struct {
 	Plan     PlanCmd     `cmd:"" help:"Show which files an archive of these paths would hold, and why others not."`
 	Files    FilesCmd    `cmd:"" help:"List every file kept in an archive, with its newest copy."`
 	Exclude  ExcludeCmd  `cmd:"" help:"Manage exclusion expressions, backup patterns and manual exclusions."`
+	Status   StatusCmd   `cmd:"" help:"Show the running and recent tasks of every process."`
+	Wait     WaitCmd     `cmd:"" help:"Wait for tasks to end; exit with the first failure's status."`
+	Jobs     JobsCmd     `cmd:"" help:"List Glacier jobs (the manual's job dialog)."`
+	Errors   ErrorsCmd   `cmd:"" help:"Show the newest refusals and failures of every process."`
+	Ctl      CtlCmd      `cmd:"" help:"Run control-protocol lines (see 'freezer help ctl')."`
 	Sim      SimCmd      `cmd:"" help:"Serve the Glacier/SQS/SNS simulator for other clients."`
+	Help     HelpCmd     `cmd:"" help:"Show help for a command, or 'help ctl' for the control protocol."`
 	Version  VersionCmd  `cmd:"" help:"Print freezer's version."`
 }
 

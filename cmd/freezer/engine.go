@@ -118,7 +118,11 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		return nil, fmt.Errorf("data folder %s: %w", o.DataDir, err)
 	}
 	o.Glacier, o.Queue = glacier, queue
-	return a.newEngine(o), nil
+	e := a.newEngine(o)
+	if err := e.Recover(ctx); err != nil {
+		a.log.Warn().Err(err).Msg("could not finish what an interrupted run left")
+	}
+	return e, nil
 }
 
 // location names the Glacier account settings point at, for the catalog's
