@@ -171,6 +171,7 @@ type Progress struct {
 	BytesDone  int64
 	BytesTotal int64
 	Rate       float64
+	Resume     string
 }
 
 // StartTask marks a task running.
@@ -189,8 +190,8 @@ func (tx *Tx) SetProgress(ctx context.Context, ps []Progress) (cancel []int64, e
 	for _, p := range ps {
 		var c bool
 		err := tx.tx.QueryRowContext(ctx, `
-UPDATE tasks SET phase = ?, bytes_done = ?, bytes_total = ?, rate = ?, updated = ? WHERE id = ? RETURNING cancel`,
-			p.Phase, p.BytesDone, p.BytesTotal, p.Rate, formatTime(tx.now), p.ID).Scan(&c)
+UPDATE tasks SET phase = ?, bytes_done = ?, bytes_total = ?, rate = ?, resume = ?, updated = ? WHERE id = ? RETURNING cancel`,
+			p.Phase, p.BytesDone, p.BytesTotal, p.Rate, p.Resume, formatTime(tx.now), p.ID).Scan(&c)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}

@@ -42,7 +42,13 @@ func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]co
 
 // command names this run for other processes' messages ("archive create").
 func (a *app) command() string {
-	return strings.TrimSpace(strings.TrimPrefix(a.kctx.Command(), "freezer"))
+	var words []string
+	for _, w := range strings.Fields(a.kctx.Command()) {
+		if !strings.HasPrefix(w, "<") {
+			words = append(words, w)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // newEngine makes the engine and closes it when the command ends: tasks
