@@ -93,7 +93,7 @@ func (e *Engine) watchJobs(w *jobWatcher) {
 	defer e.wg.Done()
 	polls := map[string]*pollState{}
 	failures := map[string]*pollState{} // downloads and applies that failed, on backoff
-	var queueRetry time.Time           // after a failure, when to read the queue again
+	var queueRetry time.Time            // after a failure, when to read the queue again
 	queueBackoff := time.Second
 	for e.ctx.Err() == nil {
 		e.actOnReady(failures)
