@@ -29,7 +29,7 @@ func TestNonASCIINameRoundTrip(t *testing.T) {
 	ev := newEnv(t, nil)
 	src := filepath.Join(t.TempDir(), "Ελλάδα")
 	makeTree(t, src, 20, 10000)
-	for _, name := range []string{"fotos-ü 2024", "日本 "+strings.Repeat("写真", 10)} {
+	for _, name := range []string{"fotos-ü 2024", "日本 " + strings.Repeat("写真", 10)} {
 		ev.create(name, "gzip", src)
 		if err := ev.e.Disconnect(ctx, "photos", name); err != nil {
 			t.Fatal(err)
