@@ -37,10 +37,6 @@ type jobWatcher struct {
 	poke chan struct{}
 }
 
-// unknownVisibility is how long a notification for a job this catalog
-// does not know stays hidden from this watcher before it sees it again.
-const unknownVisibility = 5 * time.Minute
-
 // Watch starts the job watcher (once; later calls can only turn more
 // options on). It runs until the engine closes.
 func (e *Engine) Watch(o WatchOptions) {
@@ -164,7 +160,7 @@ func (e *Engine) pollJobs(polls map[string]*pollState) time.Duration {
 // receive long-polls the SQS queue once and records every notification of
 // a job the catalog knows (deleting its message).
 func (e *Engine) receive(wait time.Duration) error {
-	msgs, err := e.o.Queue.Receive(e.ctx, e.tune().QueueURL, 10, wait, unknownVisibility)
+	msgs, err := e.o.Queue.Receive(e.ctx, e.tune().QueueURL, 10, wait, e.o.UnknownVisibility)
 	if err != nil {
 		return err
 	}
