@@ -303,6 +303,7 @@ ALTER TABLE vaults ADD COLUMN auto_inventory TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN foreign_job INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_status ON jobs(status);
+CREATE INDEX jobs_vault ON jobs(vault_id, created);
 `,
 }
 
