@@ -184,6 +184,9 @@ func (e *Engine) receive(wait time.Duration) error {
 		if _, err := e.recordJob(e.ctx, j, rj); err != nil {
 			return err
 		}
+		if j.Foreign {
+			continue // another client's job: its message is its owner's
+		}
 		if err := e.o.Queue.Delete(e.ctx, e.tune().QueueURL, m.ReceiptHandle); err != nil {
 			return err
 		}

@@ -150,9 +150,30 @@ func TestUnknownJobsStayInTheQueue(t *testing.T) {
 	defer here.Close(ctx)
 	here.Watch(control.WatchOptions{Download: true})
 
-	if _, err := other.Do(ctx, &control.RetrieveRequest{Vault: "photos", Name: "a"}); err != nil {
+	reps, err := other.Do(ctx, &control.RetrieveRequest{Vault: "photos", Name: "a"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	// This catalog lists the other's job as Glacier lists it (the
+	// manual's job dialog), as another client's, on its archive.
+	ev.sim.Faults().Clear()
+	if err := here.Refresh(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := here.Jobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, j := range jobs {
+		if j.ID == reps[0].Fields["job"] {
+			found = j.Foreign && j.Archive == "a" && j.Action == store.ActionArchiveRetrieval
+		}
+	}
+	if !found {
+		t.Fatalf("the other catalog's job is not listed as a foreign job on archive a: %+v", jobs)
+	}
+	ev.sim.Faults().Add(sim.Fault{Op: "DescribeJob", Kind: sim.FaultServiceUnavailable, Rate: 1})
 	// Count receives: a fault that only delays by a millisecond fires on
 	// every call.
 	ev.sim.Faults().Add(sim.Fault{Op: "ReceiveMessage", Kind: sim.FaultDelay, Rate: 1, Delay: sim.Duration(time.Millisecond)})
