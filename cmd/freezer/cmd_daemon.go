@@ -66,9 +66,12 @@ func (c *DaemonCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	started := log.Info().Str("catalog", a.databasePath()).Str("data_dir", all["data-dir"].Value).Str("threads", all["threads"].Value).
-		Str("queue", all["queue"].Value).Str("poll_time", all["poll-time"].Value)
+		Str("poll_time", all["poll-time"].Value)
+	if a.globals.Sim == "" {
+		started = started.Str("queue", all["queue"].Value)
+	}
 	if a.globals.Sim != "" {
-		started = started.Str("simulator", a.globals.Sim)
+		started = started.Str("simulator", a.globals.Sim).Str("queue", "the simulator's")
 	} else if all["queue"].Value == "" {
 		log.Info().Msg("no --queue: finished jobs are found by asking Glacier about each (DescribeJob), from every second up to every five minutes")
 	}
