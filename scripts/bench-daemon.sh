@@ -77,8 +77,12 @@ bench_run create-big "${F[@]}" -q archive create --vault bench --name big --comp
 rm -rf "$BT/big"
 "${F[@]}" -q archive disconnect bench/big
 
-"$TIME_BIN" -v -o "$BT/daemon.time" "${F[@]}" daemon >"$BT/daemon.out" 2>"$BT/daemon.err" &
-DAEMON=$!
+# The wrapper shell execs freezer, so the pid it writes is the daemon's own (SIGTERM goes to it,
+# not to GNU time).
+# shellcheck disable=SC2016
+"$TIME_BIN" -v -o "$BT/daemon.time" bash -c 'echo $$ >"$0"; exec "$@"' "$BT/daemon.pid" \
+	"${F[@]}" daemon >"$BT/daemon.out" 2>"$BT/daemon.err" &
+DAEMON_TIME=$!
 for _ in $(seq 1 100); do
 	grep -q 'daemon started' "$BT/daemon.err" && break
 	sleep 0.1
@@ -94,8 +98,8 @@ done
 	tail -n 30 "$BT/daemon.err" >&2
 	exit 1
 }
-kill -TERM "$DAEMON"
-wait "$DAEMON" || true
+kill -TERM "$(cat "$BT/daemon.pid")"
+wait "$DAEMON_TIME" || true
 bench_parse_time "$BT/daemon.time"
 
 read -r completed executed < <(sql "$BT/freezer.db" \
