@@ -2,14 +2,12 @@ package control
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"freezer/pipeline"
-	"freezer/store"
 )
 
 // Recover finishes or clears what processes that died left half done:
@@ -22,39 +20,11 @@ func (e *Engine) Recover(ctx context.Context) error {
 	if err := e.reapDead(ctx); err != nil {
 		return err
 	}
-	installing, err := e.o.DB.Installing(ctx)
-	if err != nil {
-		return err
-	}
-	for _, a := range installing {
-		if err := e.finishInstall(ctx, a); err != nil && !errors.Is(err, ErrBusy) {
-			e.log.Warn().Err(err).Str("vault", a.Vault).Str("archive", a.Name).Msg("could not finish installing a local copy")
-		}
+	if _, err := e.RecoverInstalls(ctx); err != nil {
+		e.log.Warn().Err(err).Msg("could not finish installing a local copy an interrupted run left")
 	}
 	e.removeStale(ctx)
 	return nil
-}
-
-// finishInstall completes the install of one archive's local copy.
-func (e *Engine) finishInstall(ctx context.Context, a store.Archive) error {
-	claims, err := e.claim(ctx, "installed", archiveResource(a.Vault, a.Name))
-	if err != nil {
-		return err
-	}
-	defer claims.Release()
-	cur, err := e.o.DB.Archive(ctx, a.Vault, a.Name)
-	if err != nil || cur.Installing == "" {
-		return err
-	}
-	if _, err := os.Stat(cur.Installing); err == nil {
-		e.log.Info().Str("vault", a.Vault).Str("archive", a.Name).Msg("finishing the install of a local copy an interrupted run left")
-		return e.install(ctx, cur)
-	}
-	if hasLocal(cur) {
-		return e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.Installed(ctx, cur.ID) })
-	}
-	e.log.Warn().Str("vault", a.Vault).Str("archive", a.Name).Msg("a local copy an interrupted run was installing is gone; the archive has no local copy")
-	return e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.SetLocal(ctx, cur.ID, "", "", 0, "") })
 }
 
 // removeStale deletes temporary files whose process is dead: builds and

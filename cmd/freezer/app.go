@@ -78,8 +78,11 @@ func (a *app) checkGlobals() error {
 		}
 		*v = norm
 	}
-	if a.globals.NoGUI {
-		return usageErrorf("--no-gui: daemon mode is not available in this version of freezer yet")
+	// --no-gui is the manual's spelling of the daemon. Given on the command
+	// line with another command, it is a mistake; from the config file
+	// (a server's), it only chooses what 'freezer' alone does.
+	if a.globals.NoGUI && a.command() != "daemon" && a.flagSource("no-gui") == control.SourceCommand {
+		return usageErrorf("--no-gui runs the daemon and takes no command: run 'freezer --no-gui' alone, or 'freezer daemon'")
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ type CLI struct {
 	Ctl      CtlCmd      `cmd:"" help:"Run control-protocol lines (see 'freezer help ctl')."`
 	Sim      SimCmd      `cmd:"" help:"Serve the Glacier/SQS/SNS simulator for other clients."`
 	Help     HelpCmd     `cmd:"" help:"Show help for a command, or 'help ctl' for the control protocol."`
+	Daemon   DaemonCmd   `cmd:"" default:"withargs" help:"Download every archive whose retrieval finishes (also: freezer --no-gui)."`
+	Catalog  CatalogCmd  `cmd:"" help:"Write a slim catalog for a daemon on another machine."`
 	Version  VersionCmd  `cmd:"" help:"Print freezer's version."`
 }
 
@@ -33,7 +35,7 @@ type Globals struct {
 	Quiet     bool     `short:"q" help:"Say nothing about what changed; errors still show."`
 	Trace     []string `placeholder:"MODULES" sep:"," help:"Debug only these modules (cli,store,aws,sim,...)."`
 	Threads   string   `placeholder:"N" help:"Parallel transfers, 1-64 (default ${threads})."`
-	NoGUI     bool     `name:"no-gui" help:"Daemon mode: download finished retrievals."`
+	NoGUI     bool     `name:"no-gui" help:"Daemon mode, as 'freezer daemon': download finished retrievals."`
 	Config    string   `placeholder:"FILE" help:"Config file (default ./freezer.conf, then XDG)."`
 	Database  string   `placeholder:"FILE" help:"Catalog (default DATA/freezer.db, see README)."`
 	AccountID string   `name:"accountid" placeholder:"ID" help:"AWS account id (default -: the credentials')."`

@@ -36,7 +36,7 @@ func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]co
 	return control.Options{
 		DB: db, DataDir: all["data-dir"].Value, Threads: t.Threads, ChunkSize: t.ChunkSize, PollTime: t.PollTime,
 		QueueURL: t.QueueURL, SNSTopic: t.SNSTopic, Settings: a.settingsInput(),
-		Command: a.command(), Source: "cli", Logger: a.logs.For("control"),
+		Command: a.command(), Source: a.source(), Logger: a.logs.For("control"),
 	}, all, nil
 }
 
