@@ -30,7 +30,9 @@ type DisconnectRequest struct{ Vault, Name string }
 func (r *DisconnectRequest) Verb() string { return "disconnect" }
 
 // Line writes the request as a control line.
-func (r *DisconnectRequest) Line() string { return line([]string{"disconnect", r.Vault + "/" + r.Name}) }
+func (r *DisconnectRequest) Line() string {
+	return line([]string{"disconnect", r.Vault + "/" + r.Name})
+}
 
 // check: as the manual says, liquid becomes frozen (or melted while the
 // job output is current). An archive that is only local is refused: that

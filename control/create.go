@@ -346,7 +346,7 @@ func (e *Engine) sameCreate(ctx context.Context, r *CreateRequest) bool {
 	if err != nil || len(ts) == 0 {
 		return false
 	}
-	return ts[len(ts)-1].Resume == r.Line()
+	return ts[len(ts)-1].Request == r.Line()
 }
 
 // create is a create task: plan, build into a temporary file, record the

@@ -83,6 +83,10 @@ type Options struct {
 	// JobPollMax caps the interval between DescribeJob polls while
 	// waiting for a job (they start at a second and double). Default 5 min.
 	JobPollMax time.Duration
+	// UnknownVisibility is how long an SQS notification of a job this
+	// catalog does not know stays hidden from this engine (it is left for
+	// the client that made the job). Default 5 min.
+	UnknownVisibility time.Duration
 	// RefreshInterval is the least time between two refreshes of the
 	// vault list from Glacier (Refresh with force=false). Default 1 min.
 	RefreshInterval time.Duration
@@ -139,6 +143,9 @@ func New(o Options) *Engine {
 	if o.RefreshInterval <= 0 {
 		o.RefreshInterval = time.Minute
 	}
+	if o.UnknownVisibility <= 0 {
+		o.UnknownVisibility = 5 * time.Minute
+	}
 	if o.EventInterval <= 0 {
 		o.EventInterval = 200 * time.Millisecond
 	}
@@ -158,6 +165,9 @@ func New(o Options) *Engine {
 	e.View = newView(o.DB, o.Now, e.me, e.id)
 	return e
 }
+
+// Tunables returns the settings in effect (they follow stored changes).
+func (e *Engine) Tunables() Tunables { return e.tune() }
 
 // tune returns the settings in effect.
 func (e *Engine) tune() Tunables {
@@ -227,7 +237,7 @@ func (e *Engine) renewLoop() {
 	defer e.wg.Done()
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
-	lastRenew := e.o.Now()
+	lastRenew, lastReap := e.o.Now(), e.o.Now()
 	for {
 		select {
 		case <-e.ctx.Done():
@@ -235,6 +245,12 @@ func (e *Engine) renewLoop() {
 		case <-progress.C:
 		}
 		e.flushProgress(e.ctx)
+		if e.o.Now().Sub(lastReap) >= time.Minute {
+			lastReap = e.o.Now()
+			if err := e.reapDead(e.ctx); err != nil && e.ctx.Err() == nil {
+				e.log.Debug().Err(err).Msg("clearing dead processes")
+			}
+		}
 		if e.o.Now().Sub(lastRenew) < leaseRenew {
 			continue
 		}

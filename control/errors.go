@@ -187,11 +187,12 @@ func dress(what string, err error) error {
 // operation names and request ids.
 func awsMessage(err error) string {
 	msg := err.Error()
+	last := msg
 	if i := strings.LastIndex(msg, "api error "); i >= 0 {
-		return msg[i+len("api error "):]
+		last = msg[i+len("api error "):]
 	}
-	if i := strings.LastIndex(msg, "exceeded maximum number of attempts"); i >= 0 {
-		return "gave up after repeated failures (" + msg[i:] + "); the network or the service may be down: try again later"
+	if strings.Contains(msg, "exceeded maximum number of attempts") {
+		return "gave up after repeated failures (" + last + "); the network or the service may be down: try again later"
 	}
-	return msg
+	return last
 }

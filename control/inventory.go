@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"freezer/aws"
 	"freezer/pipeline/desc"
@@ -230,6 +231,10 @@ func (e *Engine) applyInventory(ctx context.Context, v store.Vault, j store.Job)
 			}
 			a := archiveFromInventory(v, ia, names)
 			names[a.Name] = true
+			if d := desc.Parse(ia.Description).Description; d != nil && !utf8.ValidString(d.Name) {
+				e.log.Warn().Str("vault", v.Name).Str("archive", a.Name).
+					Msg("the archive's name in its description is not UTF-8; its bytes that are not are shown as \\xHH")
+			}
 			if a.KeyID != "" {
 				if _, err := tx.Key(ctx, a.KeyID); err != nil {
 					// The description keeps the key id; the catalog points at
@@ -289,8 +294,11 @@ func archiveFromInventory(v store.Vault, ia aws.InventoryArchive, taken map[stri
 	name := p.DisplayName
 	if d := p.Description; d != nil {
 		a.Compression, a.Cipher, a.KeyID = d.Compression, d.Cipher, d.KeyID
-		if CheckArchiveName(d.Name) == nil {
-			name = d.Name
+		// A name whose bytes are not UTF-8 (another system's) keeps every
+		// byte visible, as \xHH, so distinct names stay distinct and
+		// nothing is silently changed.
+		if n := escapeInvalidUTF8(d.Name); CheckArchiveName(n) == nil {
+			name = n
 		}
 	}
 	if CheckArchiveName(name) != nil {
@@ -302,4 +310,23 @@ func archiveFromInventory(v store.Vault, ia aws.InventoryArchive, taken map[stri
 		a.Name = fmt.Sprintf("%s~%d", name, i)
 	}
 	return a
+}
+
+// escapeInvalidUTF8 writes the bytes of s that are not UTF-8 as \xHH.
+func escapeInvalidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+n])
+		i += n
+	}
+	return b.String()
 }

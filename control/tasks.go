@@ -102,7 +102,7 @@ func (r *Run) progress(now time.Time) store.Progress {
 	if first := r.samples[0]; now.Sub(first.at) >= time.Second {
 		rate = float64(done-first.bytes) / now.Sub(first.at).Seconds()
 	}
-	return store.Progress{ID: r.id, Phase: r.phase, BytesDone: done, BytesTotal: r.total, Rate: max(rate, 0)}
+	return store.Progress{ID: r.id, Phase: r.phase, BytesDone: done, BytesTotal: r.total, Rate: max(rate, 0), Resume: r.resume}
 }
 
 // taskSpec is a task about to start.
@@ -131,7 +131,7 @@ func (e *Engine) start(ctx context.Context, spec taskSpec) (int64, error) {
 		var err error
 		id, err = tx.InsertTask(ctx, store.Task{Kind: spec.kind, Vault: spec.vault, Archive: spec.archive, Phase: spec.phase,
 			State: store.TaskQueued, BytesTotal: spec.total, EngineID: e.id, OwnerHost: e.me.host, OwnerPID: e.me.pid,
-			Command: e.o.Command, Resume: spec.resume})
+			Command: e.o.Command, Resume: spec.resume, Request: spec.resume})
 		if err != nil {
 			return err
 		}
@@ -371,5 +371,5 @@ func (e *Engine) Running(id int64) (p store.Progress, ok bool) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return store.Progress{ID: id, Phase: r.phase, BytesDone: r.bytes.Load(), BytesTotal: r.total}, true
+	return store.Progress{ID: id, Phase: r.phase, BytesDone: r.bytes.Load(), BytesTotal: r.total, Resume: r.resume}, true
 }

@@ -37,10 +37,6 @@ type jobWatcher struct {
 	poke chan struct{}
 }
 
-// unknownVisibility is how long a notification for a job this catalog
-// does not know stays hidden from this watcher before it sees it again.
-const unknownVisibility = 5 * time.Minute
-
 // Watch starts the job watcher (once; later calls can only turn more
 // options on). It runs until the engine closes.
 func (e *Engine) Watch(o WatchOptions) {
@@ -93,14 +89,14 @@ func (e *Engine) watchJobs(w *jobWatcher) {
 	defer e.wg.Done()
 	polls := map[string]*pollState{}
 	failures := map[string]*pollState{} // downloads and applies that failed, on backoff
-	var queueRetry time.Time           // after a failure, when to read the queue again
+	var queueRetry time.Time            // after a failure, when to read the queue again
 	queueBackoff := time.Second
 	for e.ctx.Err() == nil {
 		e.actOnReady(failures)
 		wait := e.pollJobs(polls)
 		if e.o.Queue != nil && e.tune().QueueURL != "" && e.tune().PollTime > 0 && !time.Now().Before(queueRetry) {
 			start := time.Now()
-			if err := e.receive(min(e.tune().PollTime, max(wait, time.Second))); err != nil {
+			if _, err := e.receive(min(e.tune().PollTime, max(wait, time.Second))); err != nil {
 				if e.ctx.Err() != nil {
 					return
 				}
@@ -162,54 +158,68 @@ func (e *Engine) pollJobs(polls map[string]*pollState) time.Duration {
 }
 
 // receive long-polls the SQS queue once and records every notification of
-// a job the catalog knows (deleting its message).
-func (e *Engine) receive(wait time.Duration) error {
-	msgs, err := e.o.Queue.Receive(e.ctx, e.tune().QueueURL, 10, wait, unknownVisibility)
+// a job the catalog knows (deleting its message, unless the job is another
+// client's), or adopts (adoptJob); it returns how many messages came.
+func (e *Engine) receive(wait time.Duration) (int, error) {
+	msgs, err := e.o.Queue.Receive(e.ctx, e.tune().QueueURL, 10, wait, e.o.UnknownVisibility)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, m := range msgs {
 		rj, err := aws.ParseJobNotification(m.Body)
 		if err != nil {
 			e.log.Warn().Err(err).Str("message", m.ID).Msg("SQS message is not a Glacier job notification; deleting it")
 			if err := e.o.Queue.Delete(e.ctx, e.tune().QueueURL, m.ReceiptHandle); err != nil {
-				return err
+				return len(msgs), err
 			}
 			continue
 		}
 		j, err := e.o.DB.Job(e.ctx, rj.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			e.log.Debug().Str("job", rj.ID).Msg("notification for a job this catalog does not know; leaving it for its owner")
+			if !e.adoptJob(rj) {
+				e.log.Debug().Str("job", rj.ID).Msg("notification for a job this catalog does not know; leaving it for its owner")
+			}
 			continue
 		}
 		if err != nil {
-			return err
+			return len(msgs), err
 		}
 		if _, err := e.recordJob(e.ctx, j, rj); err != nil {
-			return err
+			return len(msgs), err
+		}
+		if j.Foreign {
+			continue // another client's job: the message is its requester's
 		}
 		if err := e.o.Queue.Delete(e.ctx, e.tune().QueueURL, m.ReceiptHandle); err != nil {
-			return err
+			return len(msgs), err
 		}
 	}
-	return nil
+	return len(msgs), nil
 }
 
 // actOnReady starts downloads of succeeded retrievals and applies finished
 // inventories, when the watcher was asked to.
-func (e *Engine) actOnReady(failures map[string]*pollState) {
-	o := e.watchOptions()
+func (e *Engine) actOnReady(failures map[string]*pollState) { e.actOn(e.watchOptions(), failures) }
+
+// actOn is actOnReady with the options given; it returns the tasks it
+// started. Only jobs the watcher wants (wantsOutput) are acted on, and a
+// download never requests a retrieval (downloadRequest).
+func (e *Engine) actOn(o WatchOptions, failures map[string]*pollState) []int64 {
 	if !o.Download && !o.ApplyInventories {
-		return
+		return nil
 	}
 	ready, err := e.o.DB.ReadyJobs(e.ctx, e.o.Now())
 	if err != nil {
 		e.log.Debug().Err(err).Msg("reading finished jobs")
-		return
+		return nil
 	}
+	var started []int64
 	now := time.Now()
 	for _, j := range ready {
 		if f := failures[j.ID]; f != nil && now.Before(f.next) {
+			continue
+		}
+		if !wantsOutput(j) {
 			continue
 		}
 		var req Request
@@ -219,7 +229,7 @@ func (e *Engine) actOnReady(failures map[string]*pollState) {
 			if err != nil || info.Local || info.State != store.StateMelted || info.Job == nil || info.Job.ID != j.ID {
 				continue
 			}
-			req = &RetrieveRequest{Vault: j.Vault, Name: j.Archive}
+			req = &downloadRequest{Vault: j.Vault, Name: j.Archive, Job: j.ID}
 		case j.Action == store.ActionInventoryRetrieval && o.ApplyInventories:
 			req = &InventoryRequest{Vault: j.Vault}
 		default:
@@ -228,6 +238,9 @@ func (e *Engine) actOnReady(failures map[string]*pollState) {
 		reps, err := e.Do(e.ctx, req)
 		if err == nil && reps[0].Err == nil {
 			delete(failures, j.ID)
+			if reps[0].Task != 0 {
+				started = append(started, reps[0].Task)
+			}
 			continue
 		}
 		if err == nil {
@@ -248,4 +261,5 @@ func (e *Engine) actOnReady(failures map[string]*pollState) {
 			e.log.Warn().Err(err).Str("job", j.ID).Dur("retry_in", f.interval).Msg("could not act on a finished job; will try again")
 		}
 	}
+	return started
 }

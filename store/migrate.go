@@ -190,6 +190,7 @@ CREATE TABLE tasks (
 	error       TEXT NOT NULL DEFAULT '',
 	error_kind  TEXT NOT NULL DEFAULT '',
 	resume      TEXT NOT NULL DEFAULT '',
+	request     TEXT NOT NULL DEFAULT '',
 	cancel      INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX tasks_state ON tasks(state, id);
@@ -302,6 +303,7 @@ ALTER TABLE vaults ADD COLUMN auto_inventory TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN foreign_job INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_status ON jobs(status);
+CREATE INDEX jobs_vault ON jobs(vault_id, created);
 `,
 }
 

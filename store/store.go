@@ -71,7 +71,18 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		if err := prepareFile(path); err != nil {
 			return nil, err
 		}
-		q.Add("_pragma", "journal_mode(WAL)")
+		// WAL needs memory shared by every process using the catalog: not
+		// on a network filesystem or through FUSE. There, a rollback
+		// journal (slower, and safe only as far as the filesystem's locks
+		// are) — and a process on another machine should keep a catalog of
+		// its own (a slim one, for a daemon).
+		journal := "WAL"
+		if kind, network, err := Filesystem(path); err == nil && network {
+			journal = "DELETE"
+			o.Logger.Warn().Str("catalog", path).Str("filesystem", kind).
+				Msg("the catalog is on a network filesystem: using a rollback journal instead of WAL; do not share it with processes on other machines")
+		}
+		q.Add("_pragma", "journal_mode("+journal+")")
 		// FULL: a committed transaction survives power loss, not only a
 		// crash of freezer. Our write volume is small; the catalog is the
 		// map to backups.

@@ -54,6 +54,7 @@ type Task struct {
 	Error      string
 	ErrorKind  string
 	Resume     string // the control line that resumes or repeats it
+	Request    string // the control line that started it
 	Cancel     bool   // someone asked the owner to stop it
 
 	// Engine is the owner's row while it is registered; nil once the
@@ -63,7 +64,7 @@ type Task struct {
 
 const taskColumns = `t.id, t.kind, t.vault, t.archive, t.phase, t.state, t.bytes_done, t.bytes_total, t.rate,
 	t.created, t.started, t.updated, t.finished, t.engine_id, t.owner_host, t.owner_pid, t.command, t.result,
-	t.error, t.error_kind, t.resume, t.cancel,
+	t.error, t.error_kind, t.resume, t.request, t.cancel,
 	e.id, e.host, e.boot_id, e.pid, e.pid_start, e.command, e.started, e.expires`
 
 const taskFrom = " FROM tasks t LEFT JOIN engines e ON e.id = t.engine_id "
@@ -75,7 +76,7 @@ func scanTask(s interface{ Scan(...any) error }) (Task, error) {
 	var epid, epstart sql.NullInt64
 	err := s.Scan(&t.ID, &t.Kind, &t.Vault, &t.Archive, &t.Phase, &t.State, &t.BytesDone, &t.BytesTotal, &t.Rate,
 		&created, &started, &updated, &finished, &t.EngineID, &t.OwnerHost, &t.OwnerPID, &t.Command, &t.Result,
-		&t.Error, &t.ErrorKind, &t.Resume, &t.Cancel,
+		&t.Error, &t.ErrorKind, &t.Resume, &t.Request, &t.Cancel,
 		&eid, &ehost, &eboot, &epid, &epstart, &ecmd, &estarted, &eexpires)
 	if err != nil {
 		return Task{}, err
@@ -153,10 +154,10 @@ func (tx *Tx) InsertTask(ctx context.Context, t Task) (int64, error) {
 	var id int64
 	err := tx.tx.QueryRowContext(ctx, `
 INSERT INTO tasks(kind, vault, archive, phase, state, bytes_total, created, updated, engine_id, owner_host,
-	owner_pid, command, resume)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	owner_pid, command, resume, request)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.Kind, t.Vault, t.Archive, t.Phase, t.State, t.BytesTotal, formatTime(tx.now), formatTime(tx.now),
-		t.EngineID, t.OwnerHost, t.OwnerPID, t.Command, t.Resume).Scan(&id)
+		t.EngineID, t.OwnerHost, t.OwnerPID, t.Command, t.Resume, t.Request).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("catalog: new task: %w", err)
 	}
@@ -170,6 +171,7 @@ type Progress struct {
 	BytesDone  int64
 	BytesTotal int64
 	Rate       float64
+	Resume     string
 }
 
 // StartTask marks a task running.
@@ -188,8 +190,8 @@ func (tx *Tx) SetProgress(ctx context.Context, ps []Progress) (cancel []int64, e
 	for _, p := range ps {
 		var c bool
 		err := tx.tx.QueryRowContext(ctx, `
-UPDATE tasks SET phase = ?, bytes_done = ?, bytes_total = ?, rate = ?, updated = ? WHERE id = ? RETURNING cancel`,
-			p.Phase, p.BytesDone, p.BytesTotal, p.Rate, formatTime(tx.now), p.ID).Scan(&c)
+UPDATE tasks SET phase = ?, bytes_done = ?, bytes_total = ?, rate = ?, resume = ?, updated = ? WHERE id = ? RETURNING cancel`,
+			p.Phase, p.BytesDone, p.BytesTotal, p.Rate, p.Resume, formatTime(tx.now), p.ID).Scan(&c)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 type app struct {
 	globals  *Globals
 	kctx     *kong.Context
+	parser   *kong.Kong
 	cfg      *configFile
 	stdin    io.Reader
 	stdout   io.Writer
@@ -30,10 +31,10 @@ type app struct {
 	db      *store.DB
 	closers []func()
 
-	// source and commandLine, when set, are what the engine calls this
+	// frontEnd and commandLine, when set, are what the engine calls this
 	// run in the error log and in other processes' messages (the mount:
 	// "mount", "mount /home/me/freezer").
-	source, commandLine string
+	frontEnd, commandLine string
 }
 
 func (a *app) close() {
@@ -82,8 +83,11 @@ func (a *app) checkGlobals() error {
 		}
 		*v = norm
 	}
-	if a.globals.NoGUI {
-		return usageErrorf("--no-gui: daemon mode is not available in this version of freezer yet")
+	// --no-gui is the manual's spelling of the daemon. Given on the command
+	// line with another command, it is a mistake; from the config file
+	// (a server's), it only chooses what 'freezer' alone does.
+	if a.globals.NoGUI && a.command() != "daemon" && a.flagSource("no-gui") == control.SourceCommand {
+		return usageErrorf("--no-gui runs the daemon and takes no command: run 'freezer --no-gui' alone, or 'freezer daemon'")
 	}
 	return nil
 }
@@ -165,4 +169,19 @@ func (a *app) say(format string, args ...any) {
 		return
 	}
 	fmt.Fprintln(a.stderr, msg)
+}
+
+// change runs a request that changes the catalog (no Glacier needed) and
+// says in one line what it did.
+func (a *app) change(ctx context.Context, req control.Request) error {
+	e, err := a.localEngine(ctx)
+	if err != nil {
+		return err
+	}
+	rep, _, err := a.do(ctx, e, req)
+	if err != nil {
+		return err
+	}
+	a.say("%s", rep.Message)
+	return nil
 }

@@ -17,7 +17,15 @@ type CLI struct {
 	Plan     PlanCmd     `cmd:"" help:"Show which files an archive of these paths would hold, and why others not."`
 	Files    FilesCmd    `cmd:"" help:"List every file kept in an archive, with its newest copy."`
 	Exclude  ExcludeCmd  `cmd:"" help:"Manage exclusion expressions, backup patterns and manual exclusions."`
+	Status   StatusCmd   `cmd:"" help:"Show the running and recent tasks of every process."`
+	Wait     WaitCmd     `cmd:"" help:"Wait for tasks to end; exit with the first failure's status."`
+	Jobs     JobsCmd     `cmd:"" help:"List Glacier jobs (the manual's job dialog)."`
+	Errors   ErrorsCmd   `cmd:"" help:"Show the newest refusals and failures of every process."`
+	Ctl      CtlCmd      `cmd:"" help:"Run control-protocol lines (see 'freezer help ctl')."`
 	Sim      SimCmd      `cmd:"" help:"Serve the Glacier/SQS/SNS simulator for other clients."`
+	Help     HelpCmd     `cmd:"" help:"Show help for a command, or 'help ctl' for the control protocol."`
+	Daemon   DaemonCmd   `cmd:"" default:"withargs" help:"Download every archive whose retrieval finishes (also: freezer --no-gui)."`
+	Catalog  CatalogCmd  `cmd:"" help:"Write a slim catalog for a daemon on another machine."`
 	Version  VersionCmd  `cmd:"" help:"Print freezer's version."`
 }
 
@@ -29,7 +37,7 @@ type Globals struct {
 	Quiet     bool     `short:"q" help:"Say nothing about what changed; errors still show."`
 	Trace     []string `placeholder:"MODULES" sep:"," help:"Debug only these modules (cli,store,aws,sim,...)."`
 	Threads   string   `placeholder:"N" help:"Parallel transfers, 1-64 (default ${threads})."`
-	NoGUI     bool     `name:"no-gui" help:"Daemon mode: download finished retrievals."`
+	NoGUI     bool     `name:"no-gui" help:"Daemon mode, as 'freezer daemon': download finished retrievals."`
 	Config    string   `placeholder:"FILE" help:"Config file (default ./freezer.conf, then XDG)."`
 	Database  string   `placeholder:"FILE" help:"Catalog (default DATA/freezer.db, see README)."`
 	AccountID string   `name:"accountid" placeholder:"ID" help:"AWS account id (default -: the credentials')."`

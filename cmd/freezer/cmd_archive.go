@@ -506,4 +506,3 @@ func (c *FilesCmd) Run(ctx context.Context, a *app) error {
 	}
 	return w.Flush()
 }
-

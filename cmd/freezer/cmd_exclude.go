@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+
+	"freezer/control"
 )
 
 // ExcludeCmd manages the filter settings: exclusion expressions, extra
@@ -47,11 +50,7 @@ type ExcludeAddCmd struct {
 
 // Run validates and stores.
 func (c *ExcludeAddCmd) Run(ctx context.Context, a *app) error {
-	e, err := a.localEngine(ctx)
-	if err != nil {
-		return err
-	}
-	return e.AddExclusion(ctx, c.Expression, c.Backup)
+	return a.change(ctx, &control.ExcludeAddRequest{Expr: c.Expression, Backup: c.Backup})
 }
 
 // ExcludeRemoveCmd deletes an expression.
@@ -62,11 +61,7 @@ type ExcludeRemoveCmd struct {
 
 // Run deletes it.
 func (c *ExcludeRemoveCmd) Run(ctx context.Context, a *app) error {
-	e, err := a.localEngine(ctx)
-	if err != nil {
-		return err
-	}
-	return e.RemoveExclusion(ctx, c.Expression, c.Backup)
+	return a.change(ctx, &control.ExcludeRemoveRequest{Expr: c.Expression, Backup: c.Backup})
 }
 
 // ExcludeForgetCmd drops a manual exclusion.
@@ -76,9 +71,9 @@ type ExcludeForgetCmd struct {
 
 // Run drops it.
 func (c *ExcludeForgetCmd) Run(ctx context.Context, a *app) error {
-	e, err := a.localEngine(ctx)
+	path, err := filepath.Abs(c.Path)
 	if err != nil {
 		return err
 	}
-	return e.ForgetManualExclusion(ctx, c.Path)
+	return a.change(ctx, &control.ExcludeForgetRequest{Path: path})
 }

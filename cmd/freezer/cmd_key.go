@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"text/tabwriter"
+
+	"freezer/control"
 )
 
 // KeyCmd manages encryption keys.
@@ -61,7 +63,7 @@ func (c *KeyListCmd) Run(ctx context.Context, a *app) error {
 		if k.Legacy {
 			alg += " (read only)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, alg, def, k.Created, k.Name)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, alg, def, k.Created.UTC().Format("2006-01-02 15:04:05"), k.Name)
 	}
 	return w.Flush()
 }
@@ -121,9 +123,5 @@ type KeyDefaultCmd struct {
 
 // Run stores the choice.
 func (c *KeyDefaultCmd) Run(ctx context.Context, a *app) error {
-	e, err := a.localEngine(ctx)
-	if err != nil {
-		return err
-	}
-	return e.SetDefaultKey(ctx, c.ID)
+	return a.change(ctx, &control.KeyDefaultRequest{ID: c.ID})
 }

@@ -51,7 +51,7 @@ func (c *MountCmd) Run(ctx context.Context, a *app) error {
 	if cleared {
 		a.log.Warn().Str("mountpoint", mnt).Msg("cleared a stale mount left by a freezer that was killed")
 	}
-	a.source, a.commandLine = "mount", "mount "+mnt
+	a.frontEnd, a.commandLine = "mount", "mount "+mnt
 	all, err := a.settings(ctx)
 	if err != nil {
 		return err

@@ -71,22 +71,18 @@ type SettingsSetCmd struct {
 
 // Run validates and stores the value.
 func (c *SettingsSetCmd) Run(ctx context.Context, a *app) error {
-	s, err := control.LookupSetting(c.Key)
-	if err != nil {
+	if _, err := control.LookupSetting(c.Key); err != nil {
 		return usageError{err.Error()}
 	}
-	v, err := s.Check(c.Value)
-	if err != nil {
-		return usageErrorf("%s: %v", c.Key, err)
-	}
-	db, err := a.catalog(ctx)
+	e, err := a.localEngine(ctx)
 	if err != nil {
 		return err
 	}
-	if err := db.Update(ctx, func(tx *store.Tx) error { return tx.SetSetting(ctx, s.Key, v) }); err != nil {
+	rep, _, err := a.do(ctx, e, &control.SettingSetRequest{Key: c.Key, Value: c.Value})
+	if err != nil {
 		return err
 	}
-	a.log.Info().Str("setting", s.Key).Str("value", control.Redact(s, v)).Msg("stored in the database")
+	a.say("%s", rep.Message)
 	return nil
 }
 
@@ -97,26 +93,18 @@ type SettingsUnsetCmd struct {
 
 // Run removes the stored value.
 func (c *SettingsUnsetCmd) Run(ctx context.Context, a *app) error {
-	s, err := control.LookupSetting(c.Key)
-	if err != nil {
+	if _, err := control.LookupSetting(c.Key); err != nil {
 		return usageError{err.Error()}
 	}
-	db, err := a.catalog(ctx)
+	e, err := a.localEngine(ctx)
 	if err != nil {
 		return err
 	}
-	var removed bool
-	if err := db.Update(ctx, func(tx *store.Tx) error {
-		removed, err = tx.UnsetSetting(ctx, s.Key)
-		return err
-	}); err != nil {
+	rep, _, err := a.do(ctx, e, &control.SettingUnsetRequest{Key: c.Key})
+	if err != nil {
 		return err
 	}
-	if !removed {
-		a.log.Info().Str("setting", s.Key).Msg("was not stored in the database; nothing changed")
-		return nil
-	}
-	a.log.Info().Str("setting", s.Key).Msg("removed from the database")
+	a.say("%s", rep.Message)
 	return nil
 }
 

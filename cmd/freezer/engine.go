@@ -36,7 +36,7 @@ func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]co
 	return control.Options{
 		DB: db, DataDir: all["data-dir"].Value, Threads: t.Threads, ChunkSize: t.ChunkSize, PollTime: t.PollTime,
 		QueueURL: t.QueueURL, SNSTopic: t.SNSTopic, Settings: a.settingsInput(),
-		Command: a.command(), Source: a.sourceName(), Logger: a.logs.For("control"),
+		Command: a.command(), Source: a.engineSource(), Logger: a.logs.For("control"),
 	}, all, nil
 }
 
@@ -45,15 +45,22 @@ func (a *app) command() string {
 	if a.commandLine != "" {
 		return a.commandLine
 	}
-	return strings.TrimSpace(strings.TrimPrefix(a.kctx.Command(), "freezer"))
+	var words []string
+	for _, w := range strings.Fields(a.kctx.Command()) {
+		if !strings.HasPrefix(w, "<") {
+			words = append(words, w)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
-// sourceName names the front end in the error log.
-func (a *app) sourceName() string {
-	if a.source != "" {
-		return a.source
+// engineSource names the front end in the error log: the mount says so
+// itself (frontEnd), other commands are the CLI or the daemon.
+func (a *app) engineSource() string {
+	if a.frontEnd != "" {
+		return a.frontEnd
 	}
-	return "cli"
+	return a.source()
 }
 
 // newEngine makes the engine and closes it when the command ends: tasks
@@ -129,7 +136,11 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		return nil, fmt.Errorf("data folder %s: %w", o.DataDir, err)
 	}
 	o.Glacier, o.Queue = glacier, queue
-	return a.newEngine(o), nil
+	e := a.newEngine(o)
+	if err := e.Recover(ctx); err != nil {
+		a.log.Warn().Err(err).Msg("could not finish what an interrupted run left")
+	}
+	return e, nil
 }
 
 // location names the Glacier account settings point at, for the catalog's

@@ -98,6 +98,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	a := &app{
 		globals:  &cli.Globals,
 		kctx:     kctx,
+		parser:   parser,
 		cfg:      cfg,
 		stdin:    stdin,
 		stdout:   stdout,

@@ -154,7 +154,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"config section", []string{"--config", section, "version"}, "section.conf:1"},
 		{"unknown setting", []string{"--database", "x.db", "settings", "set", "colour", "blue"}, `unknown setting "colour"`},
 		{"bad setting value", []string{"--database", "x.db", "settings", "set", "chunk-size", "3MiB"}, "1MiB × 2ⁿ"},
-		{"no-gui", []string{"--no-gui", "version"}, "not available"},
+		{"no-gui", []string{"--no-gui", "version"}, "takes no command"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
