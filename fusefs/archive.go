@@ -49,7 +49,14 @@ func (f *filesystem) archiveAttr(a *fuse.Attr, info control.ArchiveInfo) {
 		size = info.LocalSize
 	}
 	f.fileAttr(a, archiveIno(info.Vault, info.Name, info.ID), 0o444, size, info.Created)
+	a.Blksize = bulkBlockSize
 }
+
+// bulkBlockSize is the I/O size archives and the files inside them ask
+// for (st_blksize): cat, cp and dd then read a MiB at a time, which is a
+// quarter of the system calls (and, without passthrough, of the round
+// trips to freezer) that the usual 128 KiB would take.
+const bulkBlockSize = 1 << 20
 
 // info is the archive as the index has it; ENOENT once it is gone (or
 // replaced by another archive of the same name).

@@ -132,6 +132,7 @@ func (n *contentsDirNode) Lookup(ctx context.Context, name string, out *fuse.Ent
 	if f, ok := t.files[p]; ok {
 		m := &memberNode{fs: n.fs, vault: n.vault, archive: n.archive, id: n.id, path: p}
 		n.fs.fileAttr(&out.Attr, m.ino(), 0o444, f.Size, a.Created)
+		out.Attr.Blksize = bulkBlockSize
 		return n.NewInode(ctx, m, fs.StableAttr{Mode: syscall.S_IFREG, Ino: m.ino()}), 0
 	}
 	if es, ok := t.dirs[p]; ok {
@@ -209,6 +210,7 @@ func (n *memberNode) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.Att
 		return e
 	}
 	n.fs.fileAttr(&out.Attr, n.ino(), 0o444, f.Size, a.Created)
+	out.Attr.Blksize = bulkBlockSize
 	return 0
 }
 
