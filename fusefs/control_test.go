@@ -3,6 +3,7 @@ package fusefs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,5 +152,26 @@ cat <&3`)
 	}
 	if _, err := os.ReadFile(filepath.Join(h.mnt, ".control", "keys", "0000000000000000.json")); errnoOf(err) != syscall.ENOENT {
 		t.Errorf("unknown key: %v", err)
+	}
+
+	// A line without its newline runs too.
+	h.ok(`printf 'name=no-newline' > "$M/.control/new-key"`)
+	// A batch bigger than cat's 128 KiB pieces: lines cut between two
+	// writes wait for their rest.
+	var batch strings.Builder
+	for i := range 3000 {
+		if i%500 == 250 {
+			fmt.Fprintf(&batch, "new-key name=big-%d\n", i)
+		} else {
+			fmt.Fprintf(&batch, "# line %d of a long batch, padded to cross page boundaries ......\n", i)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(h.work, "batch"), []byte(batch.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.ok(`cat batch > "$M/.control/ctl"`)
+	ks, err := h.e.Keys(context.Background())
+	if err != nil || len(ks) != 2+6 {
+		t.Errorf("%d keys after the big batch and the line without newline, want 8: %v", len(ks), err)
 	}
 }

@@ -1,7 +1,10 @@
 package fusefs
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,7 +16,7 @@ import (
 )
 
 // Control files (Plan 9's ctl files): one write(2) holds one or more
-// lines; all are parsed and checked before any runs, and a malformed or
+// lines (less than 1 MiB); all are parsed and checked before any runs, and a malformed or
 // refused line fails the whole write with the errno of its kind (so `echo
 // bad > .control/retrieve` exits non-zero) and runs nothing. A line that
 // passed its check but then failed (Glacier refused, the network failed)
@@ -105,6 +108,10 @@ func (n *ctlFileNode) Setxattr(context.Context, string, []byte, uint32) syscall.
 }
 func (n *ctlFileNode) Removexattr(context.Context, string) syscall.Errno { return syscall.EPERM }
 
+// maxControlWrite is the largest write the kernel hands over whole (the
+// mount's max_write).
+const maxControlWrite = 1 << 20
+
 // ctlHandle is an open control file: what a read returns (a snapshot, the
 // usage, or the reply to the last write) and where it starts. A write
 // moves the descriptor's offset past the written bytes, so the reply to a
@@ -114,9 +121,10 @@ type ctlHandle struct {
 	fs   *filesystem
 	file *ctlFile
 
-	mu    sync.Mutex
-	reply []byte
-	base  int64 // the offset the reply starts at
+	mu      sync.Mutex
+	reply   []byte
+	base    int64  // the offset the reply starts at
+	pending []byte // an unfinished last line, waiting for the rest
 }
 
 func (h *ctlHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -134,16 +142,74 @@ func (h *ctlHandle) Write(ctx context.Context, data []byte, off int64) (uint32, 
 	if !h.file.writable {
 		return 0, syscall.EPERM
 	}
-	reply, err := h.run(ctx, data)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.reply = []byte(reply)
-	if err != nil {
-		h.base = off // a failed write leaves the offset where it was
+	if len(data) >= maxControlWrite {
+		// The kernel splits a longer write(2) into pieces of this size:
+		// refuse rather than run part of it.
+		err := refusal{control.ErrInvalid, fmt.Sprintf("a write to a control file holds less than %d bytes; write fewer lines at a time", maxControlWrite)}
+		h.fs.eng.LogRefusal(h.file.name+": (a write of "+strconv.Itoa(len(data))+" bytes or more)", err)
+		h.setReply(errorLine(err), off)
 		return 0, errno(err)
 	}
-	h.base = off + int64(len(data))
+	text, ok := h.complete(data)
+	if !ok {
+		return uint32(len(data)), 0 // the start of a line: the rest follows
+	}
+	reply, err := h.run(ctx, text)
+	if err != nil {
+		h.setReply(reply, off) // a failed write leaves the offset where it was
+		return 0, errno(err)
+	}
+	h.setReply(reply, off+int64(len(data)))
 	return uint32(len(data)), 0
+}
+
+// complete joins a write to what an earlier one left unfinished and
+// returns the text to run now. A program that writes a batch through a
+// pipe or from a file (cat) hands it over in pieces of whole pages, which
+// may cut a line in two: when a write of whole pages does not end with a
+// newline, its last, unfinished line waits for the next write (or the
+// close). A key's JSON waits whole. Any other write runs as it is, with or
+// without a final newline.
+func (h *ctlHandle) complete(data []byte) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	text := append(h.pending, data...)
+	h.pending = nil
+	n := len(text)
+	if n == 0 || text[n-1] == '\n' || len(data)%4096 != 0 || n >= maxControlWrite {
+		return text, true
+	}
+	if h.file.verb == "key import" {
+		h.pending = text
+		return nil, false
+	}
+	i := bytes.LastIndexByte(text, '\n')
+	h.pending = append([]byte(nil), text[i+1:]...)
+	if i < 0 {
+		return nil, false
+	}
+	return text[:i+1], true
+}
+
+// Flush runs what a write left unfinished when the file is closed; a
+// failure fails close(2).
+func (h *ctlHandle) Flush(ctx context.Context) syscall.Errno {
+	h.mu.Lock()
+	text := h.pending
+	h.pending = nil
+	h.mu.Unlock()
+	if len(text) == 0 {
+		return 0
+	}
+	reply, err := h.run(ctx, text)
+	h.setReply(reply, 0)
+	return errno(err)
+}
+
+func (h *ctlHandle) setReply(reply string, base int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reply, h.base = []byte(reply), base
 }
 
 // run carries out one write: the reply text, and the error that fails the

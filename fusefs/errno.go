@@ -30,3 +30,13 @@ func errno(err error) syscall.Errno {
 	}
 	return syscall.EIO
 }
+
+// refusal is a refusal found here rather than by the engine, of one of
+// the engine's kinds (so errno and the error log treat it the same).
+type refusal struct {
+	kind error
+	msg  string
+}
+
+func (r refusal) Error() string { return r.msg }
+func (r refusal) Unwrap() error { return r.kind }

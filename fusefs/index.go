@@ -159,6 +159,9 @@ const (
 	contentsMaxAge = 10 * time.Minute
 )
 
+// maxContentsTrees is how many archives' file trees the index keeps.
+const maxContentsTrees = 32
+
 // index holds the listings.
 type index struct {
 	cat Catalog
@@ -299,6 +302,11 @@ func (ix *index) contentsTree(ctx context.Context, vault, name string, id int64)
 	ix.mu.Lock()
 	c := ix.contents[k]
 	if c == nil {
+		if len(ix.contents) >= maxContentsTrees {
+			// Trees can be large (an archive of a million files): keep a
+			// few, and read others again when they are looked at.
+			ix.contents = map[contentsKey]*cell[*tree]{}
+		}
 		c = &cell[*tree]{}
 		ix.contents[k] = c
 	}

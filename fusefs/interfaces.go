@@ -75,5 +75,6 @@ var (
 	_ = (fs.NodeGetxattrer)((*ctlFileNode)(nil))
 	_ = (fs.FileReader)((*ctlHandle)(nil))
 	_ = (fs.FileWriter)((*ctlHandle)(nil))
+	_ = (fs.FileFlusher)((*ctlHandle)(nil))
 	_ = (fs.FileReader)((*snapshotHandle)(nil))
 )

@@ -115,7 +115,7 @@ func Mount(eng Engine, o Options) (*Server, error) {
 			DirectMountStrict: o.Strict,
 			// Control writes of a whole batch arrive as one write; large
 			// reads of local archives need fewer round trips.
-			MaxWrite:     1 << 20,
+			MaxWrite:     maxControlWrite,
 			MaxReadAhead: 1 << 20,
 			// Security labels and ACLs are answered by the nodes (ENOTSUP:
 			// not supported here), not by go-fuse's ENODATA, after which
