@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Command freezer-gui is the GUI helper of freezer: the AWS Freezer
 // manual's archive dialog and settings dialog, acting only through the
 // control files of a mounted freezer (freezer mount ~/freezer).
