@@ -4,6 +4,8 @@ go 1.26.0
 
 require freezer v0.0.0
 
+require github.com/hanwen/go-fuse/v2 v2.12.1
+
 require (
 	fyne.io/fyne/v2 v2.7.1
 	fyne.io/systray v1.11.1-0.20250603113521-ca66a66d8b58 // indirect
