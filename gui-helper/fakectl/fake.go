@@ -112,7 +112,7 @@ func New() *Fake {
 		{"secret-key", "********", "database", "AWS secret access key"},
 		{"profile", "", "default", "AWS shared-config profile, used when no keys are set"},
 		{"endpoint", "", "default", "Glacier/SQS/SNS endpoint URL other than AWS's"},
-		{"sns-topic", "arn:aws:sns:eu-west-1:123456789012:glacier-jobs", "config", "SNS topic ARN that Glacier jobs notify"},
+		{"sns-topic", "arn:aws:sns:eu-west-1:123456789012:glacier-jobs", "config file", "SNS topic ARN that Glacier jobs notify"},
 		{"queue", "", "default", "SQS queue URL subscribed to the SNS topic"},
 		{"poll-time", "20", "default", "SQS long-poll wait in seconds, 0-20"},
 		{"chunk-size", "8MiB", "default", "multipart upload part size, 1MiB × 2ⁿ up to 4GiB"},

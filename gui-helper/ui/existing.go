@@ -21,7 +21,6 @@ type ExistingView struct {
 	vault    string
 	name     string
 	arch     mountctl.Archive
-	loaded   bool
 	facts    *widget.Form
 	desc     *widget.Entry
 	contents *widget.Table
@@ -121,7 +120,7 @@ func (v *ExistingView) load() {
 				v.status.fail("Cannot read "+v.vault+"/"+v.name, err)
 				return
 			}
-			v.arch, v.loaded = a, true
+			v.arch = a
 			set := func(k, val string) { v.labels[k].SetText(orDash(val)) }
 			set("State", a.State)
 			set("Size", bytesText(a.Size))

@@ -33,7 +33,7 @@ func TestSettingsAWSValues(t *testing.T) {
 	if secret.Text != "" || !secret.Password || !strings.Contains(secret.PlaceHolder, "stored") {
 		t.Errorf("secret key field shows %q (placeholder %q)", secret.Text, secret.PlaceHolder)
 	}
-	if h := v.items["sns-topic"].HintText; !strings.Contains(h, "from config") {
+	if h := v.items["sns-topic"].HintText; !strings.Contains(h, "from config file") {
 		t.Errorf("hint %q does not say where the value comes from", h)
 	}
 
