@@ -145,14 +145,14 @@ func (v *ArchiveView) build() {
 	v.description.SetMinRowsVisible(2)
 	v.description.OnChanged = func(string) { v.updateDerived() }
 	v.descPreview = widget.NewLabel("")
-	v.descPreview.Wrapping = fyne.TextWrapBreak
-	v.descPreview.TextStyle = fyne.TextStyle{Monospace: true}
+	v.descPreview.Wrapping = fyne.TextWrapWord
+	v.descPreview.SizeName = theme.SizeNameCaptionText
 
 	v.compression = widget.NewSelect(compressions, func(string) { v.updateDerived() })
 	v.compression.SetSelected("gzip")
 	v.key = widget.NewSelect([]string{keyDefault, keyNone}, func(string) { v.updateDerived() })
 	v.key.SetSelected(keyDefault)
-	v.upload = widget.NewCheck("Upload to Glacier now (else it stays local until uploaded)", func(bool) { v.updateDerived() })
+	v.upload = widget.NewCheck("Upload to Glacier now (else local until uploaded)", func(bool) { v.updateDerived() })
 	v.upload.SetChecked(true)
 	v.output = widget.NewLabel("")
 	v.output.Wrapping = fyne.TextWrapBreak
@@ -232,18 +232,20 @@ func (v *ArchiveView) build() {
 	form := widget.NewForm(
 		widget.NewFormItem("Name", v.name),
 		widget.NewFormItem("Description", container.NewVBox(v.description, v.descPreview)),
-		widget.NewFormItem("Compression", container.NewHBox(v.compression, widget.NewLabel("Encryption"), v.key)),
-		widget.NewFormItem("Output", container.NewVBox(container.NewBorder(nil, nil, nil, v.newVault, v.vault), v.output, v.upload)),
+		widget.NewFormItem("Compression", v.compression),
+		widget.NewFormItem("Encryption", v.key),
+		widget.NewFormItem("Vault", container.NewBorder(nil, nil, nil, v.newVault, v.vault)),
+		widget.NewFormItem("Output", container.NewVBox(v.output, v.upload)),
 	)
-	selection := container.NewBorder(nil, nil, nil, v.removeRoot, v.roots)
+	bold := func(s string) fyne.CanvasObject {
+		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	files := container.NewBorder(bold("Files and folders"),
+		container.NewVBox(bold("Filters"), container.NewGridWithColumns(2, toggles...), v.regex), nil,
+		container.NewVBox(v.removeRoot), v.roots)
 	top := container.NewVBox(
 		container.NewHBox(toolbar...),
-		form,
-		widget.NewLabelWithStyle("Files and folders", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewGridWrap(fyne.NewSize(960, 64), selection),
-		widget.NewLabelWithStyle("Filters", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewHBox(toggles...),
-		v.regex,
+		container.NewGridWithColumns(2, form, files),
 	)
 	bottom := container.NewVBox(v.summary, v.progress, v.progressMsg, v.status)
 	v.content = container.NewBorder(top, bottom, nil, nil, v.contents)
@@ -497,9 +499,9 @@ func (v *ArchiveView) updateDerived() {
 		v.descPreview.SetText("The description cannot be made: " + err.Error())
 	case defaultKey:
 		v.descPreview.SetText("Glacier description: " + strings.Replace(text, " unencrypted", " CIPHER key=ID", 1) +
-			"\n(freezer adds the name, compression and the default key's cipher and id; without a default key the archive is unencrypted)")
+			"\n(CIPHER and ID of the default key; unencrypted without one)")
 	default:
-		v.descPreview.SetText("Glacier description: " + text + "\n(freezer adds the name, compression and encryption)")
+		v.descPreview.SetText("Glacier description: " + text)
 	}
 	vault := v.vault.Selected
 	out := "Glacier vault: " + orDash(vault)

@@ -21,8 +21,7 @@ type ExistingView struct {
 	vault    string
 	name     string
 	arch     mountctl.Archive
-	facts    *widget.Form
-	desc     *widget.Entry
+	desc     *widget.Label
 	contents *widget.Table
 	status   statusLine
 	content  fyne.CanvasObject
@@ -46,18 +45,19 @@ func (v *ExistingView) Stop() { v.w.Stop() }
 var existingFacts = []string{"Archive", "State", "Size", "Files", "Created", "Compression", "Encryption", "Key"}
 
 func (v *ExistingView) build() {
-	v.facts = widget.NewForm()
-	for _, f := range existingFacts {
+	forms := [2]*widget.Form{widget.NewForm(), widget.NewForm()}
+	for i, f := range existingFacts {
 		l := widget.NewLabel("…")
 		v.labels[f] = l
-		v.facts.Append(f, l)
+		forms[i*2/len(existingFacts)].Append(f, l)
 	}
 	v.labels["Archive"].SetText(v.vault + "/" + v.name)
-	v.desc = widget.NewMultiLineEntry()
-	v.desc.SetMinRowsVisible(3)
+	// A label, not a disabled entry: readable, and selectable for copying.
+	v.desc = widget.NewLabel("…")
 	v.desc.Wrapping = fyne.TextWrapBreak
-	v.desc.Disable()
-	v.facts.Append("Description", v.desc)
+	v.desc.Selectable = true
+	v.desc.TextStyle = fyne.TextStyle{Monospace: true}
+	description := widget.NewForm(widget.NewFormItem("Description", v.desc))
 
 	var disabled []fyne.CanvasObject
 	for _, f := range filterToggles {
@@ -109,7 +109,8 @@ func (v *ExistingView) build() {
 	v.contents.SetColumnWidth(1, 110)
 	v.status = newStatusLine()
 
-	top := container.NewVBox(v.facts, note, container.NewHBox(disabled...), regex, apply)
+	top := container.NewVBox(container.NewGridWithColumns(2, forms[0], forms[1]), description, note,
+		container.NewHBox(disabled...), container.NewBorder(nil, nil, nil, apply, regex))
 	v.content = container.NewBorder(top, v.status, nil, nil, v.contents)
 }
 

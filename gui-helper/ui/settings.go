@@ -407,7 +407,7 @@ func (v *SettingsView) buildExclusions() fyne.CanvasObject {
 			}
 			v.exclude(op, its[l.sel], kind == "backup")
 		})
-		var controls fyne.CanvasObject = l.remove
+		var controls fyne.CanvasObject = container.NewHBox(l.remove)
 		if kind != "manual" {
 			l.entry = widget.NewEntry()
 			l.entry.SetPlaceHolder(placeholder)
