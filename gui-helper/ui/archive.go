@@ -131,6 +131,15 @@ func (v *ArchiveView) Content() fyne.CanvasObject { return v.content }
 // Stop ends the view's background work (its window closed).
 func (v *ArchiveView) Stop() { v.w.Stop() }
 
+// Refresh reads the vaults, keys and settings again and asks for a new
+// plan: after the settings dialog changed keys or exclusions.
+func (v *ArchiveView) Refresh() {
+	v.refreshVaults("")
+	v.refreshKeys()
+	v.refreshSettings()
+	v.replan()
+}
+
 func (v *ArchiveView) build() {
 	v.name = widget.NewEntry()
 	v.name.SetPlaceHolder("archive name, e.g. holiday-2024")

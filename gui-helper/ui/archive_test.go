@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -383,5 +384,53 @@ func TestStartWithoutAMount(t *testing.T) {
 	if _, ok := w.Content().(*fyne.Container); ok {
 		// AppTabs is a widget, the not-mounted page a container.
 		t.Error("the settings did not open once the mount was there")
+	}
+}
+
+func TestStartArchiveDialogAndSettings(t *testing.T) {
+	a := test.NewTempApp(t)
+	f := fakectl.New()
+	w := Start(a, f, func() error { return nil }, Command{Name: "new-archive", Paths: []string{proj}, Vault: "projects"})
+	t.Cleanup(w.Close)
+	var settings *widget.Button
+	for _, o := range test.LaidOutObjects(w.Content()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Settings…" {
+			settings = b
+		}
+	}
+	if settings == nil {
+		t.Fatal("no Settings… button in the archive dialog")
+	}
+	test.Tap(settings)
+	var sw fyne.Window
+	for _, x := range a.Driver().AllWindows() {
+		if x.Title() == "freezer — settings" {
+			sw = x
+		}
+	}
+	if sw == nil {
+		t.Fatal("Settings… opened no settings window")
+	}
+	// A key made in the settings reaches the archive dialog's choice when
+	// the settings window closes.
+	if _, err := f.NewKey(context.Background(), "aes-256-cbc", "new"); err != nil {
+		t.Fatal(err)
+	}
+	sw.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var sel *widget.Select
+		for _, o := range test.LaidOutObjects(w.Content()) {
+			if s, ok := o.(*widget.Select); ok && len(s.Options) > 0 && s.Options[0] == keyDefault {
+				sel = s
+			}
+		}
+		if sel != nil && len(sel.Options) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key choice did not list the new key")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -106,12 +106,18 @@ type stopper interface {
 func Start(a fyne.App, c Control, check func() error, cmd Command) fyne.Window {
 	win := a.NewWindow(title(cmd))
 	var view stopper
-	var openSettings func()
-	openSettings = func() {
+	var archive *ArchiveView
+	openSettings := func() {
 		sw := a.NewWindow("freezer — settings")
 		sv := NewSettingsView(sw, c)
 		sw.SetContent(sv.Content())
-		sw.SetOnClosed(sv.Stop)
+		sw.SetOnClosed(func() {
+			sv.Stop()
+			// Keys and exclusions may have changed under the archive dialog.
+			if archive != nil {
+				archive.Refresh()
+			}
+		})
 		sw.Resize(fyne.NewSize(900, 720))
 		sw.Show()
 	}
@@ -128,7 +134,8 @@ func Start(a fyne.App, c Control, check func() error, cmd Command) fyne.Window {
 			view = sv
 			win.Resize(fyne.NewSize(900, 720))
 		default:
-			view = NewArchiveView(win, c, ArchiveOptions{Paths: cmd.Paths, Vault: cmd.Vault, OpenSettings: openSettings})
+			archive = NewArchiveView(win, c, ArchiveOptions{Paths: cmd.Paths, Vault: cmd.Vault, OpenSettings: openSettings})
+			view = archive
 			win.Resize(fyne.NewSize(1040, 860))
 		}
 		win.SetContent(view.Content())
