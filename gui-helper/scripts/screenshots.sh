@@ -18,7 +18,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 need=()
-for pair in Xvfb:xvfb import:imagemagick gcc:gcc pkg-config:pkg-config fusermount3:fuse3; do
+for pair in Xvfb:xvfb import:imagemagick xdotool:xdotool gcc:gcc pkg-config:pkg-config fusermount3:fuse3; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # `convert` may be a stand-in that is not ImageMagick's.
@@ -101,7 +101,7 @@ else
 	task=$(head -n1 <&3 | sed -n 's/.*task=\([0-9]*\).*/\1/p')
 	exec 3>&-
 	for _ in $(seq 1 150); do
-		grep -q "\"id\":$task,[^}]*\"state\":\"done\"" "$mnt/.control/status.json" && break
+		tr -d ' \n\t' <"$mnt/.control/status.json" | grep -q "\"id\":$task,[^}]*\"state\":\"done\"" && break
 		sleep 0.2
 	done
 	tree=$base/proj
@@ -115,23 +115,40 @@ for _ in $(seq 1 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$work/display")"
 export FYNE_THEME=light LANG=C.UTF-8
 
-shot() { # NAME ARGS...: waits until the window is drawn and steady (at most 60 s)
-	local name=$1 prev="" cur="" steady=0
-	shift
-	"${gui[@]}" "$@" >"$work/$name.log" 2>&1 &
-	local pid=$!
+# settle waits until the screen shows a window and stays the same (at most
+# 60 s); the screen is then in $work/$1-full.png.
+settle() {
+	local name=$1 pid=$2 prev="" cur="" steady=0
 	for _ in $(seq 1 60); do
 		sleep 1
-		if ! kill -0 "$pid" 2>/dev/null; then cat "$work/$name.log" >&2; echo "freezer-gui $* ended early" >&2; exit 1; fi
+		if ! kill -0 "$pid" 2>/dev/null; then cat "$work/$name.log" >&2; echo "freezer-gui ended early ($name)" >&2; exit 1; fi
 		import -display "$DISPLAY" -window root "$work/$name-full.png"
-		# A black screen means no window yet; the same pixels twice, drawn.
+		# A black screen means no window yet; the same pixels thrice, drawn.
 		[ "$(convert "$work/$name-full.png" -format '%[fx:mean>0.01]' info:)" = 1 ] || continue
 		cur=$(convert "$work/$name-full.png" rgb:- | md5sum)
 		if [ "$cur" = "$prev" ]; then steady=$((steady + 1)); else steady=0; fi
 		prev=$cur
-		[ "$steady" -ge 2 ] && break
+		[ "$steady" -ge 2 ] && return 0
 	done
-	[ "$steady" -ge 2 ] || { echo "freezer-gui $*: the window never settled" >&2; exit 1; }
+	echo "freezer-gui: the window never settled ($name)" >&2
+	exit 1
+}
+
+shot() { # NAME [--then XDOTOOL-ARGS --] ARGS...
+	local name=$1 then=()
+	shift
+	if [ "${1:-}" = --then ]; then
+		shift
+		while [ "$1" != -- ]; do then+=("$1"); shift; done
+		shift
+	fi
+	"${gui[@]}" "$@" >"$work/$name.log" 2>&1 &
+	local pid=$!
+	settle "$name" "$pid"
+	if [ ${#then[@]} -gt 0 ]; then
+		xdotool "${then[@]}"
+		settle "$name" "$pid"
+	fi
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	# The window sits at the top left of a black screen: keep the window.
@@ -141,5 +158,6 @@ shot() { # NAME ARGS...: waits until the window is drawn and steady (at most 60 
 shot archive-dialog new-archive "$tree"
 shot archive-existing archive "$archive"
 shot settings-aws settings AWS
-shot settings-encryption settings Encryption
+# The manual's double click on a key shows its JSON (a throwaway key).
+shot settings-encryption --then mousemove 80 139 click --repeat 2 --delay 80 1 -- settings Encryption
 shot settings-exclusions settings Exclusions
