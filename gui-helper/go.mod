@@ -2,12 +2,13 @@ module freezer/gui-helper
 
 go 1.26.0
 
-require freezer v0.0.0
-
-require github.com/hanwen/go-fuse/v2 v2.12.1
+require (
+	freezer v0.0.0
+	fyne.io/fyne/v2 v2.7.1
+	github.com/hanwen/go-fuse/v2 v2.12.1
+)
 
 require (
-	fyne.io/fyne/v2 v2.7.1
 	fyne.io/systray v1.11.1-0.20250603113521-ca66a66d8b58 // indirect
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
