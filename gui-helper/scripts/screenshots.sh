@@ -152,7 +152,7 @@ shot() { # NAME [--then XDOTOOL-ARGS --] ARGS...
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	# The window sits at the top left of a black screen: keep the window.
-	convert "$work/$name-full.png" -bordercolor black -border 1 -trim +repage "$out/$name.png"
+	convert "$work/$name-full.png" -bordercolor black -border 1 -trim +repage -strip "$out/$name.png"
 	echo "$out/$name.png"
 }
 shot archive-dialog new-archive "$tree"
