@@ -113,7 +113,7 @@ Xvfb -displayfd 4 -screen 0 1280x960x24 -nolisten tcp 4>"$work/display" >/dev/nu
 pids+=($!)
 for _ in $(seq 1 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$work/display")"
-export FYNE_THEME=light LANG=C.UTF-8
+export FYNE_THEME=light LC_ALL=en_US.UTF-8
 
 # settle waits until the screen shows a window and stays the same (at most
 # 60 s); the screen is then in $work/$1-full.png.
