@@ -426,13 +426,31 @@ const buildPrefix = "build-"
 // install renames a new local copy from its temporary name into place,
 // after its catalog row committed, and records that it is there.
 func (e *Engine) install(ctx context.Context, a store.Archive) error {
+	return e.installReleasing(ctx, a, nil)
+}
+
+// installReleasing is install that also gives back claims in the
+// transaction recording the copy in place: a download is over for others
+// the moment its archive reads liquid.
+func (e *Engine) installReleasing(ctx context.Context, a store.Archive, claims *claimSet) error {
 	if err := os.MkdirAll(filepath.Dir(a.LocalPath), 0o700); err != nil {
 		return fmt.Errorf("vault %s: archive %s: %w", a.Vault, a.Name, err)
 	}
 	if err := os.Rename(a.Installing, a.LocalPath); err != nil {
 		return fmt.Errorf("vault %s: archive %s: install the local copy: %w", a.Vault, a.Name, err)
 	}
-	err := e.o.DB.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.Installed(ctx, a.ID) })
+	err := e.o.DB.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		if err := tx.Installed(ctx, a.ID); err != nil {
+			return err
+		}
+		if claims != nil {
+			return claims.release(ctx, tx)
+		}
+		return nil
+	})
+	if err == nil && claims != nil {
+		claims.once.Do(func() {}) // released above
+	}
 	if err != nil {
 		// The file is in place; the catalog still names the temporary file,
 		// which Recover sorts out.

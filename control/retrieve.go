@@ -250,7 +250,7 @@ func (e *Engine) download(ctx context.Context, run *Run, info ArchiveInfo, job s
 	}
 	a := info.Archive
 	a.LocalPath, a.Installing = final, temp
-	if err := e.install(ctx, a); err != nil {
+	if err := e.installReleasing(ctx, a, run.claims); err != nil {
 		return "", err
 	}
 	e.log.Info().Str("vault", info.Vault).Str("archive", info.Name).Int64("bytes", res.Size).Int("refetched_ranges", res.Retries).Msg("retrieved")

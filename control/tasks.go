@@ -38,6 +38,7 @@ type Run struct {
 	resume  string
 	cancel  context.CancelFunc
 	done    chan struct{}
+	claims  *claimSet // the task's claims; released when it ends, or earlier by the work
 
 	cancelled atomic.Bool // someone asked to stop it (not the engine closing)
 	started   atomic.Bool
@@ -151,7 +152,7 @@ func (e *Engine) start(ctx context.Context, spec taskSpec) (int64, error) {
 	e.markRegistered()
 	tctx, cancel := context.WithCancel(e.ctx)
 	r := &Run{id: id, kind: spec.kind, vault: spec.vault, archive: spec.archive, resume: spec.resume,
-		cancel: cancel, done: make(chan struct{}), phase: spec.phase, total: spec.total}
+		cancel: cancel, done: make(chan struct{}), phase: spec.phase, total: spec.total, claims: spec.claims}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()

@@ -20,6 +20,15 @@ import (
 	"freezer/pipeline/tarball/tarballtest"
 )
 
+// TestMain removes the binary the process tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.path != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.path))
+	}
+	os.Exit(code)
+}
+
 // buildOnce builds the freezer binary for tests that run it as a process.
 var buildOnce struct {
 	sync.Once
