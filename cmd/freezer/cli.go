@@ -45,7 +45,7 @@ type Globals struct {
 	AccountID string   `name:"accountid" placeholder:"ID" help:"AWS account id (default -: the credentials')."`
 	Region    string   `placeholder:"R" help:"AWS region of the vaults (default: AWS SDK's)."`
 	AccessKey string   `placeholder:"K" help:"AWS access key id (default: AWS SDK's chain)."`
-	SecretKey string   `placeholder:"S" help:"AWS secret access key (never shown or logged)."`
+	SecretKey string   `placeholder:"S" help:"AWS secret access key; every user sees it in ps: prefer --secret-key-file or AWS_SECRET_ACCESS_KEY."`
 	ChunkSize string   `placeholder:"SIZE" help:"Upload part size, 1MiB×2ⁿ ≤ 4GiB (default ${chunk_size})."`
 	Queue     string   `placeholder:"URL" help:"SQS queue URL for Glacier job notifications."`
 	PollTime  string   `placeholder:"SECONDS" help:"SQS long-poll wait, 0-20 s (default ${poll_time})."`

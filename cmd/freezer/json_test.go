@@ -108,6 +108,22 @@ func TestEveryListingHasJSON(t *testing.T) {
 	read("errors")
 	read("jobs", "--no-refresh")
 
+	// Every document is in the README's table.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	if i := strings.Index(section, "### JSON output"); i >= 0 {
+		section = section[i:]
+	}
+	for _, c := range []string{"vault list --json", "archive list --json", "archive files --json", "files --json", "key list --json",
+		"settings list --json", "status --json", "jobs --json", "errors --json", "--progress json"} {
+		if !strings.Contains(section, c) {
+			t.Errorf("the README's JSON output section does not document %s", c)
+		}
+	}
+
 	// The tables: every row on its own line, nothing raw a terminal would
 	// act on or a reader choke on.
 	for _, args := range [][]string{{"key", "list"}, {"files"}, {"archive", "files", "v/a"}, {"archive", "list", "-d", "v"}} {
