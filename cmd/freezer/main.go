@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -98,6 +99,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if cfg != nil && strings.Contains(err.Error(), cfg.path) {
 			return fail(usageError{err.Error()})
 		}
+		if msg := unavailable(parser, args, err); msg != "" {
+			return fail(usageError{msg})
+		}
 		if usage := commandUsage(err); usage != "" {
 			// A command without what it needs: show how it is called.
 			code := fail(usageErrorf("%s", err))
@@ -182,4 +186,24 @@ func (e cliInterrupted) Unwrap() error { return control.ErrInterrupted }
 
 func interruptedf(format string, args ...any) error {
 	return cliInterrupted{fmt.Sprintf(format, args...)}
+}
+
+// unavailable explains a parse error that is a feature this build does not
+// have yet (the mount, the daemon), rather than calling it unknown.
+func unavailable(parser *kong.Kong, args []string, err error) string {
+	if slices.Contains(args, "--no-gui") {
+		return "--no-gui: daemon mode is not available in this version of freezer yet"
+	}
+	for _, c := range []string{"mount", "daemon"} {
+		if err.Error() != "unexpected argument "+c {
+			continue
+		}
+		for _, n := range parser.Model.Children {
+			if n.Name == c {
+				return ""
+			}
+		}
+		return fmt.Sprintf("freezer %s is not available in this version of freezer yet (see the README's status)", c)
+	}
+	return ""
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"freezer/aws/sim"
 )
 
@@ -147,5 +149,32 @@ func TestExhaustedRetriesSayHowToResume(t *testing.T) {
 	s.Faults().Clear()
 	if code, errs := cli("archive", "upload", "v/a"); code != 0 {
 		t.Errorf("the command the message gave: %s", errs)
+	}
+}
+
+// TestUnavailableFeaturesSaySo: until the mount and the daemon land, asking
+// for them says they are not available yet, rather than "unexpected
+// argument" or a list of commands.
+func TestUnavailableFeaturesSaySo(t *testing.T) {
+	parser, err := kong.New(&CLI{}, kong.Vars(defaultVars(func(string) string { return "" })))
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, n := range parser.Model.Children {
+		has[n.Name] = true
+	}
+	cases := map[string][]string{"mount": {"mount", "x"}, "daemon": {"daemon"}}
+	if !has["daemon"] {
+		cases["no-gui"] = []string{"--no-gui"}
+	}
+	for name, args := range cases {
+		if has[name] {
+			continue
+		}
+		code, _, errs := runCLI(t, t.TempDir(), args...)
+		if code != 2 || !strings.Contains(errs, "not available") {
+			t.Errorf("%v: exit %d, %q", args, code, errs)
+		}
 	}
 }
