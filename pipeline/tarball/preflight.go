@@ -240,6 +240,12 @@ func (pf *preflight) place(n int, name string, hdr *tar.Header) error {
 		case 'f':
 			return &RefusedError{Entry: name, Why: fmt.Sprintf("%q is not a directory", p)}
 		}
+		if free {
+			// Beneath a folder the extract makes: made too, and only the
+			// archive's own entries can be in the way.
+			pf.dirs[p] = 'n'
+			continue
+		}
 		switch pf.destDir(p) {
 		case 'n':
 			free = true
@@ -252,18 +258,18 @@ func (pf *preflight) place(n int, name string, hdr *tar.Header) error {
 			}
 			return &RefusedError{Entry: name, Why: fmt.Sprintf("%q in %s is not a folder", p, pf.dest), Allow: "skip-existing"}
 		}
-		if free {
-			break
-		}
 	}
+	isDir := hdr.Typeflag == tar.TypeDir
 	kind := byte('n')
 	if !free {
 		kind = pf.lstat(name)
 	}
-	if pf.archive[name] != 0 {
+	switch {
+	case pf.archive[name] != 0:
 		kind = 'x' // named twice in the archive: the later one replaces
+	case !isDir && pf.dirs[name] == 'n':
+		kind = 'd' // a folder the extract makes (an archive's folder, or a parent)
 	}
-	isDir := hdr.Typeflag == tar.TypeDir
 	switch {
 	case kind == 'n', isDir && kind == 'd':
 		// Free, or a folder merged into.

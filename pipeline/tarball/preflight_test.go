@@ -132,6 +132,21 @@ func TestPreflightRefusesUnsafeEntriesBeforeWriting(t *testing.T) {
 	if _, err := preflightExtract(t, arch, r.dest, ExtractOptions{AllowOutsideLinks: true}); err != nil {
 		t.Fatal(err)
 	}
+
+	// Through a link the archive itself makes in a new folder, and a file
+	// where the archive made a folder: refused before writing too.
+	for _, entries := range [][]hdr{
+		{{typ: tar.TypeDir, name: "new/"}, {typ: tar.TypeSymlink, name: "new/l", target: "."}, {typ: tar.TypeReg, name: "new/l/x", body: "x"}},
+		{{typ: tar.TypeReg, name: "new/a/b", body: "b"}, {typ: tar.TypeReg, name: "new/a", body: "a"}},
+	} {
+		dest := t.TempDir()
+		if _, err := preflightExtract(t, makeTar(t, entries), dest, ExtractOptions{Overwrite: true}); err == nil {
+			t.Errorf("%v: no refusal", entries)
+		}
+		if got := tree(t, dest); len(got) != 0 {
+			t.Errorf("%v: written before the refusal: %q", entries, got)
+		}
+	}
 }
 
 // TestExtractInclude: a subset of the archive, with the folders holding
