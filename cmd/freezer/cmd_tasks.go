@@ -35,7 +35,8 @@ func (c *StatusCmd) Run(ctx context.Context, a *app) error {
 	for _, t := range ts {
 		done := formatBytes(t.BytesDone)
 		if t.BytesTotal > 0 {
-			done += " / " + formatBytes(t.BytesTotal)
+			// Bytes sent twice (a retried part) never read as more than all.
+			done = formatBytes(min(t.BytesDone, t.BytesTotal)) + " / " + formatBytes(t.BytesTotal)
 		}
 		rate, left := "-", "-"
 		if t.Rate > 0 && !t.Ended() {
