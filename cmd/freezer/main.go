@@ -32,6 +32,10 @@ type exitRequest struct{ code int }
 
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) (code int) {
+	// Errors, logs, messages and the progress bar share stderr through one
+	// writer, so that a log line of a task still ending never lands inside
+	// another line.
+	out := &termOut{w: stderr}
 	fail := func(err error) int {
 		msg := strings.Join(strings.Fields(err.Error()), " ")
 		if errors.Is(err, context.Canceled) && !errors.Is(err, control.ErrInterrupted) && control.Hint(err) == "" {
@@ -45,7 +49,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			msg += "; run the same command again to go on"
 		}
 		msg += hintText(err)
-		fmt.Fprintf(stderr, "freezer: error: %s\n", clean(msg))
+		fmt.Fprintf(out, "freezer: error: %s\n", clean(msg))
 		var pe *kong.ParseError
 		if isUsage(err) || errors.As(err, &pe) {
 			return 2
@@ -69,7 +73,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	opts := []kong.Option{
 		kong.Name("freezer"),
 		kong.Description("Amazon Glacier as a filesystem: vaults are folders, archives are files, and a control folder drives everything else."),
-		kong.Writers(stdout, stderr),
+		kong.Writers(stdout, out),
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Vars(defaultVars(env)),
@@ -105,7 +109,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if usage := commandUsage(err); usage != "" {
 			// A command without what it needs: show how it is called.
 			code := fail(usageErrorf("%s", err))
-			fmt.Fprintln(stderr, usage)
+			fmt.Fprintln(out, usage)
 			return code
 		}
 		return fail(usageErrorf("%s; see 'freezer --help'", err))
@@ -115,9 +119,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if f, ok := stderr.(*os.File); ok {
 		terminal = term.IsTerminal(int(f.Fd()))
 	}
-	// Logs, messages and the progress bar share stderr through one
-	// writer, so that a log line never lands in the middle of the bar.
-	out := &termOut{w: stderr}
 	lg, err := newLogs(out, terminal, cli.Verbose, cli.Trace)
 	if err != nil {
 		return fail(err)
