@@ -781,3 +781,20 @@ func TestSimAuth(t *testing.T) {
 		t.Errorf("wrong secret key reported as a timeout: %v", err)
 	}
 }
+
+// TestClientsWithoutCABundle: without AWS_CA_BUNDLE the SDK's configuration
+// carries no HTTP client; the service clients used to get that nil and
+// panic on their first call (every freezer command on a plain machine).
+func TestClientsWithoutCABundle(t *testing.T) {
+	t.Setenv("AWS_CA_BUNDLE", "")
+	e := newEnv(t, nil)
+	if _, err := e.g.ListVaults(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.topic.CreateTopic(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.q.CreateQueue(context.Background(), "q"); err != nil {
+		t.Fatal(err)
+	}
+}

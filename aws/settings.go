@@ -19,6 +19,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/logging"
@@ -67,13 +68,19 @@ type Settings struct {
 	Logger zerolog.Logger
 }
 
-// httpClient is the client the service clients use: the caller's, or the
-// SDK's from the configuration.
+// httpClient is the client the service clients use: the caller's, the
+// SDK's from the configuration, or a new default one. LoadDefaultConfig
+// leaves the configuration's client nil unless something (AWS_CA_BUNDLE)
+// asks for a custom one, and a nil client given to a service client
+// replaces its default: every call then panicked.
 func (s Settings) httpClient(cfg awssdk.Config) awssdk.HTTPClient {
 	if s.HTTPClient != nil {
 		return s.HTTPClient
 	}
-	return cfg.HTTPClient
+	if cfg.HTTPClient != nil {
+		return cfg.HTTPClient
+	}
+	return awshttp.NewBuildableClient()
 }
 
 func (s Settings) withDefaults() Settings {

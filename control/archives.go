@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"freezer/aws"
@@ -43,6 +44,9 @@ func (r *DisconnectRequest) check(ctx context.Context, e *Engine) (*action, erro
 		return nil, archiveNotFound(r.Vault, r.Name, err)
 	}
 	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
+	if err := e.archiveHere(ctx, a); err != nil {
+		return nil, err
+	}
 	if !a.Remote() {
 		return nil, withHint(refuse(ErrPermission, "%s is not in Glacier yet; disconnecting would lose it (upload it first)", what),
 			line([]string{"upload", r.Vault + "/" + r.Name}))
@@ -96,6 +100,9 @@ func (r *RemoveRequest) check(ctx context.Context, e *Engine) (*action, error) {
 	a, err := e.o.DB.Archive(ctx, r.Vault, r.Name)
 	if err != nil {
 		return nil, archiveNotFound(r.Vault, r.Name, err)
+	}
+	if err := e.archiveHere(ctx, a); err != nil {
+		return nil, err
 	}
 	if !a.Remote() && hasLocal(a) {
 		// Never delete a local file: it may be the only copy. A person who
@@ -156,7 +163,12 @@ func (r *RemoveRequest) check(ctx context.Context, e *Engine) (*action, error) {
 // ExtractOptions tune Extract.
 type ExtractOptions struct {
 	Overwrite         bool // replace existing files
+	SkipExisting      bool // restore only what is missing; leave what is there as it is
 	AllowOutsideLinks bool // restore symbolic links that point outside dest, as they are
+	// Include restores only what matches one of these patterns (a path
+	// inside the archive, or a shell pattern: "2024", "2024/*.jpg"), with
+	// the folders holding it. Empty: everything.
+	Include []string
 }
 
 // ExtractRequest restores an archive's files from its local copy into a
@@ -176,8 +188,14 @@ func (r *ExtractRequest) Line() string {
 	if r.Overwrite {
 		kv = append(kv, "overwrite", "yes")
 	}
+	if r.SkipExisting {
+		kv = append(kv, "skip-existing", "yes")
+	}
 	if r.AllowOutsideLinks {
 		kv = append(kv, "allow-outside-links", "yes")
+	}
+	for _, p := range r.Include {
+		kv = append(kv, "include", p)
 	}
 	return line([]string{"extract", r.Vault + "/" + r.Name, r.Dest}, kv...)
 }
@@ -195,6 +213,12 @@ func (r *ExtractRequest) check(ctx context.Context, e *Engine) (*action, error) 
 	if r.Dest == "" {
 		return nil, refuse(ErrInvalid, "%s: no folder to restore into", what)
 	}
+	if r.Overwrite && r.SkipExisting {
+		return nil, refuse(ErrInvalid, "%s: replacing what exists and skipping what exists exclude each other", what)
+	}
+	if _, err := tarball.CleanPatterns(r.Include); err != nil {
+		return nil, mark(ErrInvalid, fmt.Errorf("%s: %w", what, err))
+	}
 	claims, err := e.claim(ctx, "extracted", archiveResource(r.Vault, r.Name))
 	if err != nil {
 		return nil, err
@@ -205,13 +229,85 @@ func (r *ExtractRequest) check(ctx context.Context, e *Engine) (*action, error) 
 		run: func(ctx context.Context, run *Run) (string, error) { return e.extract(ctx, run, info, req) }}}, nil
 }
 
-// extract is an extract task: the local copy, decompressed, through the
-// safe tar reader into the destination.
+// extract is an extract task: the local copy, decompressed, read once to
+// check it (nothing is written when something would be refused, or is in
+// the way), then again through the safe tar reader into the destination.
 func (e *Engine) extract(ctx context.Context, run *Run, info ArchiveInfo, r ExtractRequest) (string, error) {
 	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
+	opts := tarball.ExtractOptions{Overwrite: r.Overwrite, SkipExisting: r.SkipExisting, SameOwner: os.Geteuid() == 0,
+		AllowOutsideLinks: r.AllowOutsideLinks, Include: r.Include, Logger: e.log}
+	run.Phase("check", info.LocalSize)
+	plan, err := withArchive(info, run, func(zr io.Reader) (*tarball.ExtractPlan, error) {
+		return tarball.Preflight(ctx, zr, r.Dest, opts)
+	})
+	if err != nil {
+		return "", e.extractRefused(run, info, r, err)
+	}
+	if plan.Restored == 0 && plan.Existing > 0 {
+		return fmt.Sprintf("nothing to restore: all %d entries are already in %s", plan.Existing, r.Dest), nil
+	}
+	run.Phase("extract", info.LocalSize)
+	opts.Plan = plan
+	st, err := withArchive(info, run, func(zr io.Reader) (tarball.Stats, error) {
+		return tarball.Extract(ctx, zr, r.Dest, opts)
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: extract into %s: %w", what, r.Dest, err)
+	}
+	msg := fmt.Sprintf("%s restored into %s", tallyExtracted(st), r.Dest)
+	if st.Existing > 0 {
+		msg += fmt.Sprintf("; %d already there left as they were", st.Existing)
+	}
+	if st.Excluded > 0 {
+		msg += fmt.Sprintf("; %d not matching the include patterns left out", st.Excluded)
+	}
+	return msg, nil
+}
+
+// extractRefused explains a refused extract and sets what the task's
+// hint suggests: the same request with the option that allows it, or
+// nothing when no option does.
+func (e *Engine) extractRefused(run *Run, info ArchiveInfo, r ExtractRequest, err error) error {
+	what := fmt.Sprintf("vault %s: archive %s", r.Vault, r.Name)
+	retry := func(change func(*ExtractRequest)) {
+		alt := r
+		change(&alt)
+		run.resumeWith(alt.Line())
+	}
+	run.resumeWith("")
+	var conflict *tarball.ConflictError
+	var refused *tarball.RefusedError
+	switch {
+	case errors.Is(err, tarball.ErrNotTar):
+		return fmt.Errorf("%s: not a tar archive; the retrieved file is at %s", what, info.LocalPath)
+	case errors.As(err, &conflict):
+		retry(func(x *ExtractRequest) { x.Overwrite, x.SkipExisting = false, true })
+		how := "skip them to restore only what is missing, or replace them"
+		if conflict.DirsInWay > 0 {
+			how = "skip them to restore only what is missing (a folder in the way of a file is never replaced)"
+		}
+		return mark(ErrExists, fmt.Errorf("%s: %v (%s)", what, err, how))
+	case errors.As(err, &refused):
+		switch refused.Allow {
+		case "allow-outside-links":
+			retry(func(x *ExtractRequest) { x.AllowOutsideLinks = true })
+		case "skip-existing":
+			retry(func(x *ExtractRequest) { x.Overwrite, x.SkipExisting = false, true })
+		}
+		return mark(ErrPermission, fmt.Errorf("%s: %w", what, err))
+	case strings.Contains(err.Error(), "nothing in the archive matches"):
+		return mark(ErrNotFound, fmt.Errorf("%s: %w", what, err))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// withArchive runs fn on the decompressed bytes of an archive's local copy,
+// counting the compressed bytes read as the task's progress.
+func withArchive[T any](info ArchiveInfo, run *Run, fn func(io.Reader) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(info.LocalPath)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
+		return zero, err
 	}
 	defer f.Close()
 	var src io.Reader = &countingReader{r: f, add: run.Add}
@@ -226,15 +322,10 @@ func (e *Engine) extract(ctx context.Context, run *Run, info ArchiveInfo, r Extr
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
+		return zero, err
 	}
 	defer zr.Close()
-	st, err := tarball.Extract(ctx, zr, r.Dest, tarball.ExtractOptions{Overwrite: r.Overwrite, SameOwner: os.Geteuid() == 0,
-		AllowOutsideLinks: r.AllowOutsideLinks, Logger: e.log})
-	if err != nil {
-		return "", fmt.Errorf("%s: extract into %s: %w", what, r.Dest, err)
-	}
-	return fmt.Sprintf("%d files, %d folders, %d links, %s restored into %s", st.Files, st.Dirs, st.Symlinks, formatBytes(st.Bytes), r.Dest), nil
+	return fn(zr)
 }
 
 type countingReader struct {
@@ -292,4 +383,71 @@ func formatBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// Tally counts what an archive holds, the same way wherever it is told
+// (plan, create, extract), so that one tree gives one set of figures:
+// Files are regular files with their hard links (each link is a name
+// that restores as a file), Bytes the contents stored once per file.
+type Tally struct {
+	Files     int64
+	HardLinks int64 // of Files, stored as links to an earlier file
+	Symlinks  int64
+	Dirs      int64
+	Bytes     int64
+}
+
+func (t Tally) String() string {
+	var b strings.Builder
+	b.WriteString(plural(t.Files, "file", "files"))
+	if t.HardLinks > 0 {
+		fmt.Fprintf(&b, " (%s)", plural(t.HardLinks, "hard link", "hard links"))
+	}
+	if t.Symlinks > 0 {
+		b.WriteString(", " + plural(t.Symlinks, "symbolic link", "symbolic links"))
+	}
+	fmt.Fprintf(&b, ", %s, %s", plural(t.Dirs, "folder", "folders"), formatBytes(t.Bytes))
+	return b.String()
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// Tally counts the selected entries as the archive will hold them.
+func (s *Selection) Tally() Tally {
+	var t Tally
+	type fileID struct{ dev, ino uint64 }
+	seen := map[fileID]bool{}
+	for _, e := range s.Entries() {
+		switch e.Type {
+		case tarball.TypeDir:
+			t.Dirs++
+		case tarball.TypeSymlink:
+			t.Symlinks++
+		case tarball.TypeFile:
+			t.Files++
+			if e.Nlink > 1 {
+				id := fileID{e.Dev, e.Inode}
+				if seen[id] {
+					t.HardLinks++
+					continue
+				}
+				seen[id] = true
+			}
+			t.Bytes += e.Size
+		}
+	}
+	return t
+}
+
+func tallyBuilt(r tarball.Result) Tally {
+	return Tally{Files: int64(len(r.Files)), HardLinks: int64(r.HardLinks), Symlinks: int64(r.Symlinks), Dirs: int64(r.Dirs), Bytes: r.Bytes}
+}
+
+func tallyExtracted(st tarball.Stats) Tally {
+	return Tally{Files: int64(st.Files + st.HardLinks), HardLinks: int64(st.HardLinks), Symlinks: int64(st.Symlinks), Dirs: int64(st.Dirs), Bytes: st.Bytes}
 }

@@ -23,12 +23,17 @@ type PlanRequest struct {
 	Paths   []string
 	Filters filter.Set // filter.DefaultFilters for the manual's defaults
 	Regex   string
-	// Exclude are paths the person deselects now; they are remembered as
-	// manual exclusions for later selections.
+	// Exclude are paths the person deselects now; with Remember (and
+	// always when an archive is made of the selection) they are
+	// remembered as manual exclusions for later selections.
 	Exclude []string
 	// Include are paths the person selects although a filter left them
-	// out; a manual exclusion of them is forgotten.
+	// out; with Remember, a manual exclusion of them is forgotten.
 	Include []string
+	// Remember stores Exclude and Include as manual exclusions. A plan
+	// alone is a dry run and changes nothing unless asked; creating an
+	// archive always remembers what its selection left out by hand.
+	Remember bool
 	// Drop removes unselected files from the plan.
 	Drop     bool
 	Progress func(done, total int)
@@ -39,7 +44,11 @@ func (r *PlanRequest) Verb() string { return "plan" }
 
 // Line writes the request as a control line.
 func (r *PlanRequest) Line() string {
-	return line(append([]string{"plan"}, r.Paths...), r.selectionArgs()...)
+	kv := r.selectionArgs()
+	if r.Remember {
+		kv = append(kv, "remember", "yes")
+	}
+	return line(append([]string{"plan"}, r.Paths...), kv...)
 }
 
 func (r *PlanRequest) selectionArgs() []string {
@@ -123,8 +132,9 @@ func (s *Selection) Entries() []tarball.Entry {
 }
 
 // Plan walks the paths and proposes a selection: which files go into an
-// archive and, for each one left out, why. The person's exclusions and
-// inclusions are remembered in the catalog.
+// archive and, for each one left out, why. With req.Remember the person's
+// exclusions and inclusions are remembered in the catalog; otherwise the
+// plan changes nothing there but the hash cache.
 func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) {
 	if len(req.Paths) == 0 {
 		return nil, refuse(ErrInvalid, "no files or folders given")
@@ -151,9 +161,13 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 			ModTime: w.ModTime, Inode: w.Inode, Dev: w.Dev}
 		byPath[w.Source] = w
 	}
-	problems := make([]filter.Problem, len(walked.Problems))
-	for i, p := range walked.Problems {
-		problems[i] = filter.Problem{Path: p.Source, Op: "walk", Err: errors.New(p.String())}
+	problems := make([]filter.Problem, 0, len(walked.Problems))
+	for _, p := range walked.Problems {
+		if p.Kind == tarball.ProblemNonUTF8 {
+			// Kept byte for byte: nothing is left out, nothing to warn of.
+			continue
+		}
+		problems = append(problems, filter.Problem{Path: p.Source, Op: "walk", Err: errors.New(p.String())})
 	}
 
 	x, err := e.ExclusionSettings(ctx)
@@ -201,7 +215,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 		plan.Drop()
 	}
 	changes := plan.ManualChanges()
-	if len(changes.Excluded)+len(changes.Included) > 0 {
+	if req.Remember && len(changes.Excluded)+len(changes.Included) > 0 {
 		err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
 			for _, p := range changes.Excluded {
 				if err := tx.AddManualExclusion(ctx, p); err != nil {
@@ -353,7 +367,9 @@ func (e *Engine) sameCreate(ctx context.Context, r *CreateRequest) bool {
 // archive, install its file, upload.
 func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg compress.Algorithm, d desc.Description, description string) (string, error) {
 	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
-	sel, err := e.Plan(ctx, req.Plan)
+	plan := req.Plan
+	plan.Remember = true // what an archive left out by hand stays left out
+	sel, err := e.Plan(ctx, plan)
 	if err != nil {
 		return "", err
 	}
@@ -411,12 +427,17 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 	a.FileCount, a.Installing = int64(len(files)), ""
 	e.log.Info().Str("vault", req.Vault).Str("archive", req.Name).Int("files", len(files)).
 		Int64("bytes", built.Size).Str("compression", string(alg)).Str("cipher", d.Cipher).Msg("archive built")
+	holds := tallyBuilt(built.Result)
 	if req.NoUpload {
-		return fmt.Sprintf("%s/%s: local, %d files, %s (not uploaded, as asked)", req.Vault, req.Name, len(files), formatBytes(built.Size)), nil
+		return fmt.Sprintf("%s/%s: %s; local, %s (not uploaded, as asked)", req.Vault, req.Name, holds, formatBytes(built.Size)), nil
 	}
 	// From here on, what resumes the task is an upload of what was built.
 	run.resumeWith(line([]string{"upload", req.Vault + "/" + req.Name}))
-	return e.upload(ctx, run, a)
+	result, err := e.upload(ctx, run, a)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s/%s: %s; %s", req.Vault, req.Name, holds, strings.TrimPrefix(result, req.Vault+"/"+req.Name+": ")), nil
 }
 
 // buildPrefix starts the names of archives being built in the temporary
@@ -550,10 +571,16 @@ func (e *Engine) upload(ctx context.Context, run *Run, a store.Archive) (string,
 		return "", err
 	}
 	run.Phase("upload", a.LocalSize)
+	j := journal{db: e.o.DB, archiveID: a.ID}
+	if rec, ok, err := j.Load(ctx); err == nil && ok && len(rec.Started) > 0 {
+		// Said before the upload goes quiet waiting for them at its end.
+		e.log.Info().Str("vault", a.Vault).Str("archive", a.Name).Int("parts", len(rec.Started)).
+			Msg("parts were on the wire when the last run stopped: after the other parts, Glacier is asked about them, and they are sent again only if they never arrived (this can take a few seconds)")
+	}
 	res, err := pipeline.Upload(ctx, g, pipeline.UploadRequest{
 		Vault: a.Vault, Name: a.Name, Source: a.LocalPath, SourceSHA256: a.SHA256, Key: k,
 		Description: a.Description, PartSize: e.tune().ChunkSize, Threads: e.tune().Threads,
-		Journal: journal{db: e.o.DB, archiveID: a.ID}, Progress: run.Add, Logger: e.log,
+		Journal: j, Progress: run.Add, Logger: e.log,
 	})
 	if err != nil {
 		return "", dress(what+": upload", err)
@@ -604,6 +631,9 @@ func (r *CancelRequest) check(ctx context.Context, e *Engine) (*action, error) {
 	a, err := e.o.DB.Archive(ctx, r.Vault, r.Name)
 	if err != nil {
 		return nil, archiveNotFound(r.Vault, r.Name, err)
+	}
+	if err := e.archiveHere(ctx, a); err != nil {
+		return nil, err
 	}
 	if _, err := e.o.DB.Upload(ctx, a.ID); errors.Is(err, store.ErrNotFound) {
 		return nil, refuse(ErrNotFound, "vault %s: archive %s has no upload in progress", r.Vault, r.Name)

@@ -3,6 +3,8 @@ package control
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"freezer/filter"
 	"freezer/store"
@@ -137,24 +139,45 @@ func (r *ExcludeForgetRequest) check(ctx context.Context, e *Engine) (*action, e
 	if err != nil {
 		return nil, err
 	}
-	found := false
+	// A folder forgets what lies beneath it too: a person who selects a
+	// folder again means all of it.
+	var forget []string
 	for _, p := range manual {
-		found = found || p == path
+		if underPath(p, path) {
+			forget = append(forget, p)
+		}
 	}
-	if !found {
-		return nil, refuse(ErrNotFound, "%s is not manually excluded", path)
+	if len(forget) == 0 {
+		return nil, refuse(ErrNotFound, "%s is not manually excluded, nor is anything beneath it", Quote(path))
 	}
 	return &action{now: func(ctx context.Context) (Reply, error) {
 		err := e.o.DB.Update(ctx, func(tx *store.Tx) error {
-			_, err := tx.RemoveManualExclusion(ctx, path)
-			return err
+			for _, p := range forget {
+				if _, err := tx.RemoveManualExclusion(ctx, p); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return Reply{}, err
 		}
 		e.changed()
-		return Reply{Message: fmt.Sprintf("%s is no longer excluded", path)}, nil
+		if len(forget) == 1 && forget[0] == path {
+			return Reply{Message: fmt.Sprintf("%s is no longer excluded", Quote(path))}, nil
+		}
+		return Reply{Fields: map[string]string{"forgotten": strconv.Itoa(len(forget))},
+			Message: fmt.Sprintf("%d manual exclusion(s) at or beneath %s forgotten", len(forget), Quote(path))}, nil
 	}}, nil
+}
+
+// underPath reports whether p is dir or lies beneath it, by whole
+// components (/a/b is not beneath /a/bc).
+func underPath(p, dir string) bool {
+	if p == dir || dir == "/" {
+		return true
+	}
+	return strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }
 
 // AddExclusion stores an exclusion expression or backup pattern.

@@ -68,6 +68,24 @@ type token struct {
 	value string
 }
 
+// Arg is one argument of a control line, unquoted: a plain word (Key
+// empty) or a key=value pair.
+type Arg struct{ Key, Value string }
+
+// Args splits a control line into its arguments, unquoted (front ends use
+// it to render a hint line in their own words).
+func Args(line string) ([]Arg, error) {
+	toks, err := tokenize(line)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Arg, len(toks))
+	for i, t := range toks {
+		out[i] = Arg{Key: t.key, Value: t.value}
+	}
+	return out, nil
+}
+
 // tokenize splits a line into arguments.
 func tokenize(line string) ([]token, error) {
 	var out []token
@@ -360,7 +378,7 @@ var verbs = []verbSpec{
 	{"retrieve", "retrieve VAULT/NAME [tier=Expedited|Standard|Bulk]", parseRetrieve},
 	{"disconnect", "disconnect VAULT/NAME", parseArchiveVerb(func(v, n string) Request { return &DisconnectRequest{Vault: v, Name: n} })},
 	{"remove", `remove VAULT/NAME confirm="I am sure"`, parseRemove},
-	{"extract", "extract VAULT/NAME DEST [overwrite=yes] [allow-outside-links=yes]", parseExtract},
+	{"extract", "extract VAULT/NAME DEST [overwrite=yes|skip-existing=yes] [allow-outside-links=yes] [include=PATTERN]...", parseExtract},
 	{"inventory", "inventory VAULT", parseVaultVerb(func(v string) Request { return &InventoryRequest{Vault: v} })},
 	{"vault create", "vault create VAULT", parseVaultVerb(func(v string) Request { return &VaultCreateRequest{Name: v} })},
 	{"vault remove", "vault remove VAULT", parseVaultVerb(func(v string) Request { return &VaultRemoveRequest{Name: v} })},
@@ -372,7 +390,7 @@ var verbs = []verbSpec{
 	{"exclude add", "exclude add EXPR [backup=yes]", parseExclude(false)},
 	{"exclude remove", "exclude remove EXPR [backup=yes]", parseExclude(true)},
 	{"exclude forget", "exclude forget PATH", parseForget},
-	{"plan", "plan PATH... [filter=LIST] [regex=RE] [exclude=PATH]... [include=PATH]...", parsePlan},
+	{"plan", "plan PATH... [filter=LIST] [regex=RE] [exclude=PATH]... [include=PATH]... [remember=yes]", parsePlan},
 }
 
 // Usage lists every verb with its arguments, one per line.
@@ -612,6 +630,9 @@ func parsePlan(a *args) (Request, error) {
 	if err := parseSelection(a, r); err != nil {
 		return nil, err
 	}
+	if r.Remember, err = a.flag("remember"); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -675,6 +696,10 @@ func parseExtract(a *args) (Request, error) {
 	if r.AllowOutsideLinks, err = a.flag("allow-outside-links"); err != nil {
 		return nil, err
 	}
+	if r.SkipExisting, err = a.flag("skip-existing"); err != nil {
+		return nil, err
+	}
+	r.Include = a.list("include")
 	return r, nil
 }
 

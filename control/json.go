@@ -1,7 +1,10 @@
 package control
 
 import (
+	"encoding/base64"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"freezer/store"
 )
@@ -99,11 +102,15 @@ type JobsJSON struct {
 func JobsDoc(js []store.Job) JobsJSON {
 	d := JobsJSON{Version: JSONVersion, Jobs: make([]JobJSON, len(js))}
 	for i, j := range js {
-		d.Jobs[i] = JobJSON{ID: j.ID, Vault: j.Vault, Archive: j.Archive, Action: j.Action, Tier: j.Tier, Status: j.Status,
-			StatusMessage: j.StatusMessage, Size: j.Size, Created: jsonTime(j.Created), Completed: jsonTime(j.Completed),
-			Expires: jsonTime(j.Expires), Executed: jsonTime(j.Executed), Description: j.Description, Foreign: j.Foreign}
+		d.Jobs[i] = jobJSON(j)
 	}
 	return d
+}
+
+func jobJSON(j store.Job) JobJSON {
+	return JobJSON{ID: j.ID, Vault: j.Vault, Archive: j.Archive, Action: j.Action, Tier: j.Tier, Status: j.Status,
+		StatusMessage: j.StatusMessage, Size: j.Size, Created: jsonTime(j.Created), Completed: jsonTime(j.Completed),
+		Expires: jsonTime(j.Expires), Executed: jsonTime(j.Executed), Description: j.Description, Foreign: j.Foreign}
 }
 
 // ErrorJSON is one entry of the error log.
@@ -176,4 +183,206 @@ func jsonTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// Names and paths are bytes and need not be UTF-8 (file names inside an
+// archive, names other tools gave archives). Such a field is a JSON string
+// with the bytes that are not UTF-8 replaced by U+FFFD, good for showing;
+// when (and only when) a replacement happened, a sibling field with the
+// suffix "_b64" holds the exact bytes in standard base64, as in the plan.
+func exactText(s string) (text, b64 string) {
+	if utf8.ValidString(s) {
+		return s, ""
+	}
+	return strings.ToValidUTF8(s, "\uFFFD"), base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+// VaultJSON is a vault as the catalog knows it.
+type VaultJSON struct {
+	Name string `json:"name"`
+	// InGlacier: Glacier listed the vault at the last refresh.
+	InGlacier     bool   `json:"in_glacier"`
+	ARN           string `json:"arn"`
+	Created       string `json:"created"`
+	Archives      int64  `json:"archives"`       // archives in the catalog
+	LocalArchives int64  `json:"local_archives"` // of which have a local copy
+	Size          int64  `json:"size"`           // bytes of the catalog's archives in Glacier
+	LocalSize     int64  `json:"local_size"`     // bytes of their local copies
+	// GlacierArchives and GlacierSize are what Glacier's last inventory
+	// counted (it lags by about a day).
+	GlacierArchives int64  `json:"glacier_archives"`
+	GlacierSize     int64  `json:"glacier_size"`
+	InventoryDate   string `json:"inventory_date"`
+	// Location is the Glacier endpoint, region and account the vault
+	// lives in ("" when not recorded).
+	Location string `json:"location"`
+}
+
+// VaultsJSON is the document of `freezer vault list --json`.
+type VaultsJSON struct {
+	Version int         `json:"version"`
+	Vaults  []VaultJSON `json:"vaults"`
+}
+
+// VaultsDoc returns the vaults document.
+func VaultsDoc(vs []VaultInfo) VaultsJSON {
+	d := VaultsJSON{Version: JSONVersion, Vaults: make([]VaultJSON, len(vs))}
+	for i, v := range vs {
+		d.Vaults[i] = VaultJSON{Name: v.Name, InGlacier: v.Remote(), ARN: v.ARN, Created: jsonTime(v.Created),
+			Archives: v.Archives, LocalArchives: v.LocalArchives, Size: v.CatalogSize, LocalSize: v.LocalSize,
+			GlacierArchives: v.RemoteArchives, GlacierSize: v.RemoteSize, InventoryDate: jsonTime(v.InventoryDate),
+			Location: v.Location}
+	}
+	return d
+}
+
+// ArchiveJSON is an archive with its state.
+type ArchiveJSON struct {
+	Vault   string `json:"vault"`
+	Name    string `json:"name"`
+	NameB64 string `json:"name_b64,omitempty"`
+	// State is local, liquid, frozen, melting, melted or invalid.
+	State     string `json:"state"`
+	ArchiveID string `json:"archive_id"` // Glacier's id; "" until uploaded
+	Size      int64  `json:"size"`       // bytes in Glacier (encrypted)
+	LocalSize int64  `json:"local_size"` // bytes of the local copy (the compressed tar)
+	Local     bool   `json:"local"`      // a local copy is there
+	Files     int64  `json:"files"`
+	Created   string `json:"created"`
+	// Compression and Cipher as the description says ("unknown" for
+	// another tool's archive); Key is the key id, "" when unencrypted.
+	Compression string `json:"compression"`
+	Cipher      string `json:"cipher"`
+	Key         string `json:"key"`
+	Description string `json:"description"` // as stored in Glacier
+	TreeHash    string `json:"tree_hash"`
+	SHA256      string `json:"sha256"` // of the local copy
+	// Job is the retrieval job behind the state, null when none.
+	Job *JobJSON `json:"job"`
+	// Expires is when a melted archive's job output stops being
+	// downloadable; "" unless melted.
+	Expires string `json:"expires"`
+}
+
+// ArchivesJSON is the document of `freezer archive list --json`.
+type ArchivesJSON struct {
+	Version  int           `json:"version"`
+	Vault    string        `json:"vault"`
+	Archives []ArchiveJSON `json:"archives"`
+}
+
+// JSON is the archive's document shape.
+func (a ArchiveInfo) JSON() ArchiveJSON {
+	name, b64 := exactText(a.Name)
+	j := ArchiveJSON{Vault: a.Vault, Name: name, NameB64: b64, State: string(a.State), ArchiveID: a.RemoteID,
+		Size: a.Size, LocalSize: a.LocalSize, Local: a.Local, Files: a.FileCount, Created: jsonTime(a.Created),
+		Compression: a.Compression, Cipher: a.Cipher, Key: a.KeyID, Description: a.Description,
+		TreeHash: a.TreeHash, SHA256: a.SHA256, Expires: jsonTime(a.Expires())}
+	if a.Job != nil {
+		jj := jobJSON(*a.Job)
+		j.Job = &jj
+	}
+	return j
+}
+
+// ArchivesDoc returns the archives document of a vault.
+func ArchivesDoc(vault string, as []ArchiveInfo) ArchivesJSON {
+	d := ArchivesJSON{Version: JSONVersion, Vault: vault, Archives: make([]ArchiveJSON, len(as))}
+	for i, a := range as {
+		d.Archives[i] = a.JSON()
+	}
+	return d
+}
+
+// ArchiveFileJSON is one file inside an archive.
+type ArchiveFileJSON struct {
+	Path    string `json:"path"` // inside the archive
+	PathB64 string `json:"path_b64,omitempty"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+}
+
+// ArchiveFilesJSON is the document of `freezer archive files --json`.
+type ArchiveFilesJSON struct {
+	Version int               `json:"version"`
+	Vault   string            `json:"vault"`
+	Archive string            `json:"archive"`
+	Files   []ArchiveFileJSON `json:"files"`
+}
+
+// ArchiveFilesDoc returns the document of an archive's files.
+func ArchiveFilesDoc(vault, archive string, fs []store.FileRecord) ArchiveFilesJSON {
+	d := ArchiveFilesJSON{Version: JSONVersion, Vault: vault, Archive: archive, Files: make([]ArchiveFileJSON, len(fs))}
+	for i, f := range fs {
+		p, b := exactText(f.Path)
+		d.Files[i] = ArchiveFileJSON{Path: p, PathB64: b, Size: f.Size, SHA256: f.SHA256}
+	}
+	return d
+}
+
+// CatalogFileJSON is one file kept in an archive, with its newest copy.
+type CatalogFileJSON struct {
+	Name    string `json:"name"` // base name
+	NameB64 string `json:"name_b64,omitempty"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	Copies  int    `json:"copies"` // archive paths holding it
+	Newest  struct {
+		Vault   string `json:"vault"`
+		Archive string `json:"archive"`
+		Path    string `json:"path"`
+		PathB64 string `json:"path_b64,omitempty"`
+		Created string `json:"created"`
+	} `json:"newest"`
+}
+
+// FilesJSON is the document of `freezer files --json`.
+type FilesJSON struct {
+	Version int               `json:"version"`
+	Files   []CatalogFileJSON `json:"files"`
+}
+
+// FilesDoc returns the catalog's file document.
+func FilesDoc(fs []store.CatalogFile) FilesJSON {
+	d := FilesJSON{Version: JSONVersion, Files: make([]CatalogFileJSON, len(fs))}
+	for i, f := range fs {
+		var j CatalogFileJSON
+		j.Name, j.NameB64 = exactText(f.Name)
+		j.Size, j.SHA256, j.Copies = f.Size, f.SHA256, f.Copies
+		j.Newest.Vault, j.Newest.Archive, j.Newest.Created = f.Newest.Vault, f.Newest.Archive, jsonTime(f.Newest.Created)
+		j.Newest.Path, j.Newest.PathB64 = exactText(f.Newest.Path)
+		d.Files[i] = j
+	}
+	return d
+}
+
+// KeyJSON is a key as listed: never its material.
+type KeyJSON struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	NameB64   string `json:"name_b64,omitempty"`
+	Algorithm string `json:"algorithm"`
+	Default   bool   `json:"default"`
+	// ReadOnly: a legacy cipher, kept to read old archives; new archives
+	// are never encrypted with it.
+	ReadOnly bool   `json:"read_only"`
+	Created  string `json:"created"`
+}
+
+// KeysJSON is the document of `freezer key list --json` and the mount's
+// keys folder.
+type KeysJSON struct {
+	Version int       `json:"version"`
+	Keys    []KeyJSON `json:"keys"`
+}
+
+// KeysDoc returns the keys document.
+func KeysDoc(ks []KeyInfo) KeysJSON {
+	d := KeysJSON{Version: JSONVersion, Keys: make([]KeyJSON, len(ks))}
+	for i, k := range ks {
+		name, b64 := exactText(k.Name)
+		d.Keys[i] = KeyJSON{ID: k.ID, Name: name, NameB64: b64, Algorithm: k.Algorithm, Default: k.Default,
+			ReadOnly: k.Legacy, Created: jsonTime(k.Created)}
+	}
+	return d
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"freezer/pipeline/compress"
-	"freezer/store"
 )
 
 // What a front end that serves files (the mount) needs beyond requests and
@@ -144,31 +143,3 @@ type memberReader struct {
 }
 
 func (m *memberReader) Close() error { m.close(); return nil }
-
-// FileJSON is one file kept in an archive, with its newest copy.
-type FileJSON struct {
-	Name    string `json:"name"`
-	Size    int64  `json:"size"`
-	SHA256  string `json:"sha256"`
-	Vault   string `json:"vault"`
-	Archive string `json:"archive"`
-	Path    string `json:"path"`
-	Created string `json:"created"` // the newest archive's creation date
-	Copies  int    `json:"copies"`
-}
-
-// FilesJSON is the document of .control/files.json.
-type FilesJSON struct {
-	Version int        `json:"version"`
-	Files   []FileJSON `json:"files"`
-}
-
-// FilesDoc returns the files document.
-func FilesDoc(fs []store.CatalogFile) FilesJSON {
-	d := FilesJSON{Version: JSONVersion, Files: make([]FileJSON, len(fs))}
-	for i, f := range fs {
-		d.Files[i] = FileJSON{Name: f.Name, Size: f.Size, SHA256: f.SHA256, Vault: f.Newest.Vault, Archive: f.Newest.Archive,
-			Path: f.Newest.Path, Created: jsonTime(f.Newest.Created), Copies: f.Copies}
-	}
-	return d
-}

@@ -149,6 +149,17 @@ func (e *Engine) checkLocation(v store.Vault) error {
 		v.Name, v.Location, e.o.Location)
 }
 
+// archiveHere refuses to act on an archive whose vault lives in another
+// Glacier account than the one the engine talks to: disconnecting there
+// would drop a local copy on the word of the wrong Glacier.
+func (e *Engine) archiveHere(ctx context.Context, a store.Archive) error {
+	v, err := e.o.DB.Vault(ctx, a.Vault)
+	if err != nil {
+		return notFound(err)
+	}
+	return e.checkLocation(v)
+}
+
 // Meta keys of the refresh bookkeeping.
 const (
 	metaVaultsRefreshed = "vaults-refreshed"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/alecthomas/kong"
@@ -26,7 +27,15 @@ type app struct {
 	env      func(string) string
 	logs     logs
 	log      zerolog.Logger
-	terminal bool // stderr is a terminal: show progress bars
+	terminal bool     // stderr is a terminal: show progress bars
+	bar      *termOut // stderr, shared by logs, messages and progress
+	// sim is --sim's folder, absolute ("" without --sim): the simulator's
+	// state, and by default the catalog and the archives of this AWS of
+	// its own.
+	sim string
+	// secret is the secret access key from --secret-key-file or the
+	// environment, with where it came from.
+	secret control.Given
 
 	db      *store.DB
 	closers []func()
@@ -89,16 +98,114 @@ func (a *app) checkGlobals() error {
 	if a.globals.NoGUI && a.command() != "daemon" && a.flagSource("no-gui") == control.SourceCommand {
 		return usageErrorf("--no-gui runs the daemon and takes no command: run 'freezer --no-gui' alone, or 'freezer daemon'")
 	}
+	g := a.globals
+	for name, p := range map[string]*string{"sim": &g.Sim, "database": &g.Database, "data-dir": &g.DataDir, "secret-key-file": &g.SecretKeyFile} {
+		if err := pathFlag(name, p, a.env); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if err := a.checkSecret(); err != nil {
+		return err
+	}
+	if g.Sim != "" {
+		dir, err := filepath.Abs(g.Sim)
+		if err != nil {
+			return err
+		}
+		a.sim = dir
+		if _, err := g.SimTuning.options(dir, "--sim-"); err != nil {
+			return err
+		}
+		// A simulator is an AWS of its own: its catalog and archives stay
+		// with it, so that another --sim folder (or AWS) never meets them.
+		// Only what the command line names explicitly moves them.
+		for _, f := range []struct {
+			name string
+			v    *string
+		}{{"database", &g.Database}, {"data-dir", &g.DataDir}} {
+			if *f.v != "" && a.flagSource(f.name) == control.SourceConfig {
+				a.log.Info().Msgf("%s from %s is not used with --sim (the simulator keeps its own in %s); give --%s to choose", f.name, a.describeSource(f.name, control.SourceConfig), dir, f.name)
+				*f.v = ""
+			}
+		}
+	}
 	return nil
 }
 
-// databasePath is --database or the default under the XDG data folder. The
-// database never lives under --data-dir: that may itself be stored in it.
+// sourceEnvironment says a value came from an environment variable.
+const sourceEnvironment = "environment"
+
+// checkSecret takes the secret access key from where it is safe to keep
+// (a private file, stdin, the environment) and warns when it was given
+// where other users can read it: on the command line, every user sees it
+// in ps; in a config file others can read, they read it there.
+func (a *app) checkSecret() error {
+	g := a.globals
+	const advice = "give it in AWS_SECRET_ACCESS_KEY, in a file only you can read (--secret-key-file FILE), or on stdin (--secret-key-file -)"
+	if g.SecretKeyFile != "" {
+		if g.SecretKey != "" && a.flagSource("secret-key") == control.SourceCommand {
+			return usageErrorf("--secret-key and --secret-key-file: give the secret key once")
+		}
+		v, err := a.readSecret(g.SecretKeyFile)
+		if err != nil {
+			return err
+		}
+		if v, err = checkSetting("secret-key", v); err != nil {
+			return usageErrorf("--secret-key-file: %v", err)
+		}
+		g.SecretKey = "" // the file wins over a config file's value
+		a.secret = control.Given{Value: v, Source: control.SourceCommand, Where: "--secret-key-file"}
+		return nil
+	}
+	if g.SecretKey != "" {
+		switch a.flagSource("secret-key") {
+		case control.SourceCommand:
+			a.log.Warn().Msg("--secret-key on the command line is visible to every user of this machine (ps, /proc); " + advice)
+		case control.SourceConfig:
+			if st, err := os.Stat(a.cfg.path); err == nil && st.Mode().Perm()&0o077 != 0 {
+				a.log.Warn().Msgf("%s holds secret-key and other users can read it (mode %04o); make it private with: chmod 600 %s", a.cfg.where("secret-key"), st.Mode().Perm(), shellQuote(a.cfg.path))
+			}
+		}
+		return nil
+	}
+	if v := a.env("AWS_SECRET_ACCESS_KEY"); v != "" {
+		v, err := checkSetting("secret-key", v)
+		if err != nil {
+			return usageErrorf("AWS_SECRET_ACCESS_KEY: %v", err)
+		}
+		a.secret = control.Given{Value: v, Source: sourceEnvironment, Where: "AWS_SECRET_ACCESS_KEY"}
+	}
+	return nil
+}
+
+func checkSetting(key, v string) (string, error) {
+	s, err := control.LookupSetting(key)
+	if err != nil {
+		return "", err
+	}
+	return s.Check(v)
+}
+
+// databasePath is --database, the simulator's own catalog with --sim, or
+// the default under the XDG data folder. The database never lives under
+// --data-dir: that may itself be stored in it.
 func (a *app) databasePath() string {
-	if a.globals.Database != "" {
+	switch {
+	case a.globals.Database != "":
 		return a.globals.Database
+	case a.sim != "":
+		return filepath.Join(a.sim, "freezer.db")
 	}
 	return filepath.Join(defaultDataDir(a.env), "freezer.db")
+}
+
+// dataDirDefault is where local archives go unless a setting says
+// otherwise: beside the simulator's state with --sim.
+func (a *app) dataDirDefault() string {
+	if a.sim != "" {
+		return filepath.Join(a.sim, "data")
+	}
+	return defaultDataDir(a.env)
 }
 
 // catalog opens the database once per run.
@@ -123,13 +230,16 @@ func (a *app) settingsInput() control.SettingsInput {
 		"threads":    defaultThreads,
 		"chunk-size": defaultChunkSize,
 		"poll-time":  defaultPollTime,
-		"data-dir":   defaultDataDir(a.env),
+		"data-dir":   a.dataDirDefault(),
 	}}
 	for key, v := range a.globals.settingFlags() {
 		if *v != "" {
 			src := a.flagSource(key)
 			in.Given[key] = control.Given{Value: *v, Source: src, Where: a.describeSource(key, src)}
 		}
+	}
+	if a.secret.Value != "" {
+		in.Given["secret-key"] = a.secret
 	}
 	return in
 }
@@ -168,7 +278,7 @@ func (a *app) say(format string, args ...any) {
 	if a.globals.Quiet || msg == "" {
 		return
 	}
-	fmt.Fprintln(a.stderr, msg)
+	fmt.Fprintln(a.stderr, clean(msg))
 }
 
 // change runs a request that changes the catalog (no Glacier needed) and

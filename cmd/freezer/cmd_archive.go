@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"freezer/control"
 	"freezer/filter"
@@ -43,7 +41,7 @@ func (c *VaultInventoryCmd) Run(ctx context.Context, a *app) error {
 		case err != nil:
 			return err
 		case t != nil:
-			fmt.Fprintf(a.stdout, "%s\t%s\n", c.Name, t.Result)
+			fmt.Fprintf(a.stdout, "%s\t%s\n", c.Name, clean(t.Result))
 			return nil
 		case !c.Wait:
 			fmt.Fprintf(a.stdout, "%s\tinventory requested\tjob %s\n", c.Name, rep.Fields["job"])
@@ -56,6 +54,9 @@ func (c *VaultInventoryCmd) Run(ctx context.Context, a *app) error {
 			return err
 		}
 		if err := e.WaitJob(ctx, j.ID); err != nil {
+			if ctx.Err() != nil {
+				return interruptedf("interrupted while waiting for Glacier's inventory of %s (job %s goes on there); to wait again, run: freezer vault inventory --wait %s", c.Name, j.ID, c.Name)
+			}
 			return err
 		}
 	}
@@ -78,7 +79,9 @@ func (c *VaultCreateCmd) Run(ctx context.Context, a *app) error {
 }
 
 // VaultListCmd lists vaults.
-type VaultListCmd struct{}
+type VaultListCmd struct {
+	JSON bool `help:"Print the vaults as JSON (the README documents the shape)."`
+}
 
 // Run prints the vaults.
 func (c *VaultListCmd) Run(ctx context.Context, a *app) error {
@@ -95,20 +98,18 @@ func (c *VaultListCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "VAULT\tARCHIVES\tLOCAL\tSIZE\tINVENTORY\tIN GLACIER")
+	if c.JSON {
+		return writeJSON(a.stdout, control.VaultsDoc(vs))
+	}
+	t := newTable(a.stdout, "VAULT", "ARCHIVES", "LOCAL", "SIZE", "INVENTORY", "IN GLACIER")
 	for _, v := range vs {
-		inv := "-"
-		if !v.InventoryDate.IsZero() {
-			inv = v.InventoryDate.UTC().Format(time.DateTime)
-		}
 		remote := "yes"
 		if !v.Remote() {
 			remote = "no"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\n", v.Name, v.Archives, v.LocalArchives, formatBytes(v.CatalogSize), inv, remote)
+		t.row(v.Name, v.Archives, v.LocalArchives, formatBytes(v.CatalogSize), dateTime(v.InventoryDate), remote)
 	}
-	return w.Flush()
+	return t.flush()
 }
 
 // VaultRemoveCmd removes a vault.
@@ -164,8 +165,8 @@ func (c *ArchiveHashCmd) Run(ctx context.Context, a *app) error {
 type SelectionFlags struct {
 	Filter  string   `default:"default" placeholder:"LIST" help:"Filters on: frozen,backup,excluded,manual,regex,drop, or default, or none."`
 	Regex   string   `placeholder:"RE" help:"Leave out files whose full path matches this RE2 expression."`
-	Exclude []string `placeholder:"PATH" help:"Deselect a file or folder (remembered for later selections)."`
-	Include []string `placeholder:"PATH" help:"Select a file or folder a filter left out (forgets its manual exclusion)."`
+	Exclude []string `placeholder:"PATH" help:"Deselect a file or folder (archive create, and plan --remember, remember it for later selections)."`
+	Include []string `placeholder:"PATH" help:"Select a file or folder a filter left out (archive create, and plan --remember, forget its manual exclusion)."`
 }
 
 func (s SelectionFlags) request(paths []string) (control.PlanRequest, error) {
@@ -199,13 +200,15 @@ func (c *ArchiveCreateCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	rep, _, err := a.do(ctx, e, &control.CreateRequest{Vault: c.Vault, Name: c.Name, Plan: plan,
+	rep, t, err := a.do(ctx, e, &control.CreateRequest{Vault: c.Vault, Name: c.Name, Plan: plan,
 		Compression: c.Compression, KeyID: c.Key, Description: c.Description, NoUpload: c.NoUpload})
 	if err != nil {
 		return err
 	}
-	if rep.Task == 0 {
+	if t == nil {
 		a.say("%s", rep.Message)
+	} else {
+		a.say("%s", t.Result)
 	}
 	info, err := e.Archive(ctx, c.Vault, c.Name)
 	if err != nil {
@@ -215,13 +218,15 @@ func (c *ArchiveCreateCmd) Run(ctx context.Context, a *app) error {
 	if size == 0 {
 		size = info.LocalSize
 	}
-	fmt.Fprintf(a.stdout, "%s/%s\t%s\t%d files\t%s\t%s\n", info.Vault, info.Name, info.State, info.FileCount, formatBytes(size), info.RemoteID)
+	fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\t%s\n", cell(info.Vault+"/"+info.Name), info.State, plural(info.FileCount, "file", "files"), formatBytes(size), dash(info.RemoteID))
 	return nil
 }
 
 // ArchiveListCmd lists archives.
 type ArchiveListCmd struct {
-	Vault string `arg:"" help:"Vault name."`
+	Vault       string `arg:"" help:"Vault name."`
+	Description bool   `short:"d" help:"Add each archive's description as Glacier stores it (what recovery without freezer reads)."`
+	JSON        bool   `help:"Print the archives as JSON (the README documents the shape)."`
 }
 
 // Run prints the vault's archives.
@@ -234,21 +239,26 @@ func (c *ArchiveListCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tSTATE\tSIZE\tFILES\tCREATED\tCOMPRESSION\tCIPHER\tKEY")
+	if c.JSON {
+		return writeJSON(a.stdout, control.ArchivesDoc(c.Vault, as))
+	}
+	header := []string{"NAME", "STATE", "SIZE", "FILES", "CREATED", "COMPRESSION", "CIPHER", "KEY"}
+	if c.Description {
+		header = append(header, "DESCRIPTION")
+	}
+	t := newTable(a.stdout, header...)
 	for _, x := range as {
 		size := x.Size
 		if size == 0 {
 			size = x.LocalSize
 		}
-		key := x.KeyID
-		if key == "" {
-			key = "-"
+		row := []any{x.Name, string(x.State), formatBytes(size), x.FileCount, dateTime(x.Created), x.Compression, x.Cipher, dash(x.KeyID)}
+		if c.Description {
+			row = append(row, x.Description)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.State, formatBytes(size), x.FileCount,
-			x.Created.UTC().Format(time.DateTime), x.Compression, x.Cipher, key)
+		t.row(row...)
 	}
-	return w.Flush()
+	return t.flush()
 }
 
 // ArchiveArg is a VAULT/NAME argument.
@@ -270,6 +280,7 @@ func (x ArchiveArg) resolve(ctx context.Context, engine func(context.Context) (*
 // ArchiveFilesCmd lists an archive's files.
 type ArchiveFilesCmd struct {
 	ArchiveArg `embed:""`
+	JSON       bool `help:"Print the files as JSON (the README documents the shape)."`
 }
 
 // Run prints the files.
@@ -286,12 +297,14 @@ func (c *ArchiveFilesCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SIZE\tSHA-256\tPATH")
-	for _, f := range files {
-		fmt.Fprintf(w, "%d\t%s\t%s\n", f.Size, f.SHA256, f.Path)
+	if c.JSON {
+		return writeJSON(a.stdout, control.ArchiveFilesDoc(vault, name, files))
 	}
-	return w.Flush()
+	t := newTable(a.stdout, "SIZE", "SHA-256", "PATH")
+	for _, f := range files {
+		t.row(f.Size, f.SHA256, f.Path)
+	}
+	return t.flush()
 }
 
 // ArchiveUploadCmd uploads a local archive.
@@ -305,18 +318,20 @@ func (c *ArchiveUploadCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	rep, _, err := a.do(ctx, e, &control.UploadRequest{Vault: vault, Name: name})
+	rep, t, err := a.do(ctx, e, &control.UploadRequest{Vault: vault, Name: name})
 	if err != nil {
 		return err
 	}
-	if rep.Task == 0 {
+	if t == nil {
 		a.say("%s", rep.Message)
+	} else {
+		a.say("%s", t.Result)
 	}
 	info, err := e.Archive(ctx, vault, name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%s/%s\t%s\t%s\n", vault, name, info.State, info.RemoteID)
+	fmt.Fprintf(a.stdout, "%s\t%s\t%s\n", cell(vault+"/"+name), info.State, dash(info.RemoteID))
 	return nil
 }
 
@@ -372,19 +387,22 @@ func (c *ArchiveRetrieveCmd) Run(ctx context.Context, a *app) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s/%s\tdownloaded\t%s\n", vault, name, info.State)
+			fmt.Fprintf(a.stdout, "%s\tdownloaded\t%s\n", cell(vault+"/"+name), info.State)
 			return nil
 		case rep.Fields["job"] == "":
-			fmt.Fprintf(a.stdout, "%s/%s\talready local\t%s\n", vault, name, rep.Fields["state"])
+			fmt.Fprintf(a.stdout, "%s\talready local\t%s\n", cell(vault+"/"+name), rep.Fields["state"])
 			return nil
 		case !c.Wait:
-			fmt.Fprintf(a.stdout, "%s/%s\trequested\tmelting\tjob %s\n", vault, name, rep.Fields["job"])
+			fmt.Fprintf(a.stdout, "%s\trequested\tmelting\tjob %s\n", cell(vault+"/"+name), rep.Fields["job"])
 			return nil
 		default:
 			job = rep.Fields["job"]
 			a.say("%s; waiting for it", rep.Message)
 		}
 		if err := e.WaitJob(ctx, job); err != nil {
+			if ctx.Err() != nil {
+				return interruptedf("interrupted while waiting for Glacier (job %s goes on there); to wait again, run: freezer archive retrieve --wait %s", job, shellWord(vault+"/"+name))
+			}
 			return err
 		}
 	}
@@ -431,9 +449,11 @@ func (c *ArchiveRemoveCmd) Run(ctx context.Context, a *app) error {
 
 // ArchiveExtractCmd restores files.
 type ArchiveExtractCmd struct {
-	ArchiveArg `embed:""`
-	Dest       string `arg:"" help:"Folder to restore into (created if missing)."`
-	Overwrite  bool   `help:"Replace files that already exist in the destination."`
+	ArchiveArg   `embed:""`
+	Dest         string   `arg:"" help:"Folder to restore into (created if missing)."`
+	Overwrite    bool     `xor:"existing" help:"Replace files that already exist in the destination."`
+	SkipExisting bool     `xor:"existing" help:"Restore only what is missing; leave what exists as it is."`
+	Include      []string `placeholder:"PATTERN" help:"Restore only this path inside the archive, or what a shell pattern matches (2024, '2024/*.jpg'); repeatable."`
 	// Links are refused by default: an archive must not plant a link that
 	// later writes follow out of DEST.
 	AllowOutsideLinks bool `help:"Restore symbolic links that point outside DEST (absolute or ../) as they are."`
@@ -450,17 +470,19 @@ func (c *ArchiveExtractCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	_, t, err := a.do(ctx, e, &control.ExtractRequest{Vault: vault, Name: name, Dest: dest,
-		ExtractOptions: control.ExtractOptions{Overwrite: c.Overwrite, AllowOutsideLinks: c.AllowOutsideLinks}})
+		ExtractOptions: control.ExtractOptions{Overwrite: c.Overwrite, SkipExisting: c.SkipExisting,
+			AllowOutsideLinks: c.AllowOutsideLinks, Include: c.Include}})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, t.Result)
+	fmt.Fprintln(a.stdout, clean(t.Result))
 	return nil
 }
 
 // PlanCmd shows a selection plan.
 type PlanCmd struct {
 	SelectionFlags `embed:""`
+	Remember       bool     `help:"Remember --exclude and --include for later selections (a plan alone changes nothing)."`
 	JSON           bool     `help:"Print the plan as JSON (the format is in the README)."`
 	Paths          []string `arg:"" name:"path" help:"Files and folders to plan an archive of."`
 }
@@ -475,18 +497,31 @@ func (c *PlanCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+	req.Remember = c.Remember
 	sel, err := e.Plan(ctx, req)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		return sel.Plan.WriteJSON(a.stdout)
+		err = sel.Plan.WriteJSON(a.stdout)
+	} else if err = sel.Plan.WriteText(a.stdout); err == nil {
+		// The figures create and extract will give for this selection.
+		_, err = fmt.Fprintf(a.stdout, "\nAn archive of this selection holds %s.\n", sel.Tally())
 	}
-	return sel.Plan.WriteText(a.stdout)
+	if ch := sel.Plan.ManualChanges(); len(ch.Excluded)+len(ch.Included) > 0 {
+		if c.Remember {
+			a.say("remembered: %d manual exclusion(s) added, %d forgotten", len(ch.Excluded), len(ch.Included))
+		} else {
+			a.say("--exclude/--include were not remembered (a plan is a dry run); add --remember to keep them for later selections")
+		}
+	}
+	return err
 }
 
 // FilesCmd lists the catalog's files.
-type FilesCmd struct{}
+type FilesCmd struct {
+	JSON bool `help:"Print the files as JSON (the README documents the shape)."`
+}
 
 // Run prints one line per file (name, size, SHA-256): where its newest
 // copy is, and how many copies the catalog knows.
@@ -499,10 +534,12 @@ func (c *FilesCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SIZE\tSHA-256\tCOPIES\tNEWEST COPY")
-	for _, f := range files {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s/%s:%s\n", f.Size, f.SHA256, f.Copies, f.Newest.Vault, f.Newest.Archive, f.Newest.Path)
+	if c.JSON {
+		return writeJSON(a.stdout, control.FilesDoc(files))
 	}
-	return w.Flush()
+	t := newTable(a.stdout, "SIZE", "SHA-256", "COPIES", "NEWEST COPY")
+	for _, f := range files {
+		t.row(f.Size, f.SHA256, f.Copies, f.Newest.Vault+"/"+f.Newest.Archive+":"+f.Newest.Path)
+	}
+	return t.flush()
 }

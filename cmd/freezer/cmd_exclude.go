@@ -31,13 +31,13 @@ func (c *ExcludeListCmd) Run(ctx context.Context, a *app) error {
 		return err
 	}
 	for _, s := range x.Exclude {
-		fmt.Fprintf(a.stdout, "exclude\t%s\n", s)
+		fmt.Fprintf(a.stdout, "exclude\t%s\n", cell(s))
 	}
 	for _, s := range x.Backup {
-		fmt.Fprintf(a.stdout, "backup\t%s\n", s)
+		fmt.Fprintf(a.stdout, "backup\t%s\n", cell(s))
 	}
 	for _, s := range x.Manual {
-		fmt.Fprintf(a.stdout, "manual\t%s\n", s)
+		fmt.Fprintf(a.stdout, "manual\t%s\n", cell(s))
 	}
 	return nil
 }

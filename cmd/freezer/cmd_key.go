@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 
 	"freezer/control"
 )
@@ -31,16 +30,19 @@ func (c *KeyCreateCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	k, err := e.CreateKey(ctx, c.Algorithm, c.Name)
+	rep, _, err := a.do(ctx, e, &control.NewKeyRequest{Algorithm: c.Algorithm, Name: c.Name})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, k.ID)
+	a.say("%s", rep.Message)
+	fmt.Fprintln(a.stdout, rep.Fields["key"])
 	return nil
 }
 
 // KeyListCmd lists keys.
-type KeyListCmd struct{}
+type KeyListCmd struct {
+	JSON bool `help:"Print the keys as JSON (never their material; the README documents the shape)."`
+}
 
 // Run prints the keys.
 func (c *KeyListCmd) Run(ctx context.Context, a *app) error {
@@ -52,8 +54,10 @@ func (c *KeyListCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tALGORITHM\tDEFAULT\tCREATED\tNAME")
+	if c.JSON {
+		return writeJSON(a.stdout, control.KeysDoc(ks))
+	}
+	t := newTable(a.stdout, "ID", "ALGORITHM", "DEFAULT", "CREATED", "NAME")
 	for _, k := range ks {
 		def := ""
 		if k.Default {
@@ -63,9 +67,9 @@ func (c *KeyListCmd) Run(ctx context.Context, a *app) error {
 		if k.Legacy {
 			alg += " (read only)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, alg, def, k.Created.UTC().Format("2006-01-02 15:04:05"), k.Name)
+		t.row(k.ID, alg, dash(def), dateTime(k.Created), k.Name)
 	}
-	return w.Flush()
+	return t.flush()
 }
 
 // KeyExportCmd prints a key.
@@ -108,11 +112,12 @@ func (c *KeyImportCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	k, err := e.ImportKey(ctx, data)
+	rep, _, err := a.do(ctx, e, &control.KeyImportRequest{JSON: data})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, k.ID)
+	a.say("%s", rep.Message)
+	fmt.Fprintln(a.stdout, rep.Fields["key"])
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"text/tabwriter"
 
 	"freezer/control"
 	"freezer/store"
@@ -20,7 +19,9 @@ type SettingsCmd struct {
 }
 
 // SettingsListCmd prints all settings.
-type SettingsListCmd struct{}
+type SettingsListCmd struct {
+	JSON bool `help:"Print the settings (secrets redacted) and exclusions as JSON."`
+}
 
 // Run prints a table of settings.
 func (c *SettingsListCmd) Run(ctx context.Context, a *app) error {
@@ -28,8 +29,18 @@ func (c *SettingsListCmd) Run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SETTING\tVALUE\tSOURCE")
+	if c.JSON {
+		v, err := a.view(ctx)
+		if err != nil {
+			return err
+		}
+		x, err := v.ExclusionSettings(ctx)
+		if err != nil {
+			return err
+		}
+		return writeJSON(a.stdout, control.SettingsDoc(all, x))
+	}
+	t := newTable(a.stdout, "SETTING", "VALUE", "SOURCE")
 	for _, s := range control.Settings() {
 		r := all[s.Key]
 		v := control.Redact(s, r.Value)
@@ -39,9 +50,9 @@ func (c *SettingsListCmd) Run(ctx context.Context, a *app) error {
 				v = "(unset)"
 			}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\n", s.Key, v, r.Source)
+		t.row(s.Key, v, r.Source)
 	}
-	return w.Flush()
+	return t.flush()
 }
 
 // SettingsGetCmd prints one setting.

@@ -16,37 +16,28 @@ import (
 
 // SimCmd serves the simulator for other clients.
 type SimCmd struct {
-	Listen            string         `default:"127.0.0.1:4566" help:"Address to serve on (keep it on loopback)."`
-	Dir               string         `required:"" placeholder:"DIR" help:"Folder for the simulator's state (vaults, archives, jobs, queues)."`
-	JobDelay          *time.Duration `placeholder:"D" help:"Complete every job after D, whatever its tier (0 = at once)."`
-	ExpeditedDelay    time.Duration  `placeholder:"D" default:"2s" help:"Completion delay of Expedited jobs."`
-	StandardDelay     time.Duration  `placeholder:"D" default:"5s" help:"Completion delay of Standard jobs."`
-	BulkDelay         time.Duration  `placeholder:"D" default:"10s" help:"Completion delay of Bulk jobs."`
-	InventoryInterval time.Duration  `placeholder:"D" default:"24h" help:"How often vault inventories refresh (0 = always current)."`
-	Seed              int64          `help:"Seed of fault-injection randomness."`
+	Listen    string `default:"127.0.0.1:4566" help:"Address to serve on (keep it on loopback)."`
+	Dir       string `required:"" placeholder:"DIR" help:"Folder for the simulator's state (vaults, archives, jobs, queues)."`
+	SimTuning `embed:""`
+	Seed      int64 `help:"Seed of fault-injection randomness."`
 }
 
 // Run serves until interrupted.
 func (c *SimCmd) Run(ctx context.Context, a *app) error {
+	if err := pathFlag("dir", &c.Dir, a.env); err != nil {
+		return err
+	}
 	dir, err := filepath.Abs(c.Dir)
 	if err != nil {
 		return err
 	}
+	opts, err := c.options(dir, "--")
+	if err != nil {
+		return err
+	}
+	opts.Seed, opts.Logger = c.Seed, a.logs.For("sim")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("simulator folder %s: %w", dir, err)
-	}
-	for _, d := range []*time.Duration{c.JobDelay, &c.ExpeditedDelay, &c.StandardDelay, &c.BulkDelay, &c.InventoryInterval} {
-		if d != nil && *d < 0 {
-			return usageErrorf("delays and intervals cannot be negative")
-		}
-	}
-	opts := sim.Options{Dir: dir, JobDelay: c.JobDelay, InventoryInterval: c.InventoryInterval,
-		ExpeditedDelay: c.ExpeditedDelay, StandardDelay: c.StandardDelay, BulkDelay: c.BulkDelay,
-		Seed: c.Seed, Logger: a.logs.For("sim")}
-	if c.JobDelay == nil && (c.ExpeditedDelay == 0 || c.StandardDelay == 0 || c.BulkDelay == 0) {
-		// The simulator reads a zero tier delay as "default"; a person
-		// who types 0 means "at once".
-		return usageErrorf("a tier delay of 0 is written --job-delay 0 (all tiers at once)")
 	}
 	s, err := sim.New(opts)
 	if err != nil {

@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"freezer/control"
@@ -33,12 +31,12 @@ func (c *StatusCmd) Run(ctx context.Context, a *app) error {
 	if c.JSON {
 		return writeJSON(a.stdout, control.Status(ts))
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TASK\tKIND\tTARGET\tSTATE\tPHASE\tDONE\tRATE\tLEFT\tOWNER")
+	tb := newTable(a.stdout, "TASK", "KIND", "TARGET", "STATE", "PHASE", "DONE", "RATE", "LEFT", "OWNER")
 	for _, t := range ts {
 		done := formatBytes(t.BytesDone)
 		if t.BytesTotal > 0 {
-			done += " / " + formatBytes(t.BytesTotal)
+			// Bytes sent twice (a retried part) never read as more than all.
+			done = formatBytes(min(t.BytesDone, t.BytesTotal)) + " / " + formatBytes(t.BytesTotal)
 		}
 		rate, left := "-", "-"
 		if t.Rate > 0 && !t.Ended() {
@@ -47,14 +45,14 @@ func (c *StatusCmd) Run(ctx context.Context, a *app) error {
 		if t.ETA >= 0 {
 			left = t.ETA.String()
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Target(), t.State, t.Phase, done, rate, left, t.Owner)
+		tb.row(t.ID, t.Kind, t.Target(), t.State, t.Phase, done, rate, left, t.Owner)
 	}
-	if err := w.Flush(); err != nil {
+	if err := tb.flush(); err != nil {
 		return err
 	}
 	for _, t := range ts {
 		if t.State == "interrupted" && t.Resume != "" {
-			fmt.Fprintf(a.stdout, "task %d was interrupted; resume it with: %s\n", t.ID, cliHint(t.Resume))
+			fmt.Fprintf(a.stdout, "task %d was interrupted; resume it with: %s\n", t.ID, clean(cliHint(t.Resume)))
 		}
 	}
 	return nil
@@ -78,13 +76,13 @@ func (c *WaitCmd) Run(ctx context.Context, a *app) error {
 			return err
 		}
 		if terr := t.Err(); terr != nil {
-			fmt.Fprintf(a.stdout, "%d\t%s\t%s\n", t.ID, t.State, t.Error)
+			fmt.Fprintf(a.stdout, "%d\t%s\t%s\n", t.ID, t.State, clean(t.Error))
 			if first == nil {
 				first = terr
 			}
 			continue
 		}
-		fmt.Fprintf(a.stdout, "%d\t%s\t%s\n", t.ID, t.State, t.Result)
+		fmt.Fprintf(a.stdout, "%d\t%s\t%s\n", t.ID, t.State, clean(t.Result))
 	}
 	return first
 }
@@ -121,21 +119,15 @@ func (c *JobsCmd) Run(ctx context.Context, a *app) error {
 	if c.JSON {
 		return writeJSON(a.stdout, control.JobsDoc(jobs))
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "JOB\tVAULT\tARCHIVE\tACTION\tTIER\tSTATUS\tCREATED\tEXPIRES\tEXECUTED")
+	t := newTable(a.stdout, "JOB", "VAULT", "ARCHIVE", "ACTION", "TIER", "STATUS", "CREATED", "EXPIRES", "EXECUTED")
 	for _, j := range jobs {
-		archive := j.Archive
-		if archive == "" {
-			archive = "-"
-		}
 		status := j.Status
 		if j.Foreign {
 			status += " (other client)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Vault, archive, j.Action, dash(j.Tier), status,
-			dateTime(j.Created), dateTime(j.Expires), dateTime(j.Executed))
+		t.row(j.ID, j.Vault, dash(j.Archive), j.Action, dash(j.Tier), status, dateTime(j.Created), dateTime(j.Expires), dateTime(j.Executed))
 	}
-	return w.Flush()
+	return t.flush()
 }
 
 // ErrorsCmd lists the error log.
@@ -157,10 +149,11 @@ func (c *ErrorsCmd) Run(ctx context.Context, a *app) error {
 	if c.JSON {
 		return writeJSON(a.stdout, control.ErrorsDoc(es))
 	}
+	t := newTable(a.stdout, "TIME", "SOURCE", "KIND", "COMMAND", "MESSAGE")
 	for _, e := range es {
-		fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.DateTime), dash(e.Source), dash(e.Command), e.Message)
+		t.row(dateTime(e.At), dash(e.Source), dash(e.Kind), dash(e.Command), e.Message)
 	}
-	return nil
+	return t.flush()
 }
 
 // CtlCmd runs control-protocol lines.
@@ -197,7 +190,7 @@ func (c *CtlCmd) Run(ctx context.Context, a *app) error {
 	}
 	var first error
 	for _, r := range reps {
-		fmt.Fprintln(a.stdout, r.Line())
+		fmt.Fprintln(a.stdout, clean(r.Line()))
 		if r.Err != nil && first == nil {
 			first = r.Err
 		}
@@ -213,7 +206,7 @@ func (c *CtlCmd) Run(ctx context.Context, a *app) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "task %d %s %s\n", t.ID, t.State, strings.TrimSpace(t.Result+" "+t.Error))
+		fmt.Fprintf(a.stdout, "task %d %s %s\n", t.ID, t.State, clean(strings.TrimSpace(t.Result+" "+t.Error)))
 		if terr := t.Err(); terr != nil && first == nil {
 			first = terr
 		}
@@ -234,12 +227,6 @@ func (c *HelpCmd) Run(a *app) error {
 	}
 	_, err := a.parser.Parse(append(append([]string{}, c.Topic...), "--help"))
 	return err
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func dash(s string) string {

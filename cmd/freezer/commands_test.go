@@ -100,13 +100,21 @@ func TestPlanNamesArchiveHoldingCopies(t *testing.T) {
 }
 
 // TestManualExclusionPersists: a file deselected in one selection stays
-// deselected in the next, until a person includes it again.
+// deselected in the next, until a person includes it again. A plan is a
+// dry run: it remembers only with --remember.
 func TestManualExclusionPersists(t *testing.T) {
 	dir := t.TempDir()
 	tree := filepath.Join(dir, "work")
 	writeFile(t, filepath.Join(tree, "keep.txt"), "keep")
 	writeFile(t, filepath.Join(tree, "huge.iso"), "pretend this is big")
-	mustCLI(t, dir, "plan", "--exclude", filepath.Join(tree, "huge.iso"), tree)
+	code, _, errs := simCLI(t, dir, "plan", "--exclude", filepath.Join(tree, "huge.iso"), tree)
+	if code != 0 || !strings.Contains(errs, "--remember") {
+		t.Errorf("a plan with --exclude does not say it was not remembered: %s", errs)
+	}
+	if out := mustCLI(t, dir, "exclude", "list"); out != "" {
+		t.Fatalf("a plain plan stored manual exclusions:\n%s", out)
+	}
+	mustCLI(t, dir, "plan", "--remember", "--exclude", filepath.Join(tree, "huge.iso"), tree)
 	reasons := func() (bool, []string) {
 		d := readPlan(t, mustCLI(t, dir, "plan", "--json", tree))
 		for _, e := range d.Entries {
@@ -120,9 +128,23 @@ func TestManualExclusionPersists(t *testing.T) {
 	if sel, rs := reasons(); sel || len(rs) != 1 || rs[0] != "manual" {
 		t.Fatalf("next plan: selected=%v reasons=%v, want left out as manual", sel, rs)
 	}
-	mustCLI(t, dir, "plan", "--include", filepath.Join(tree, "huge.iso"), tree)
+	mustCLI(t, dir, "plan", "--remember", "--include", filepath.Join(tree, "huge.iso"), tree)
 	if sel, _ := reasons(); !sel {
 		t.Fatal("huge.iso still left out after --include")
+	}
+
+	// Forgetting a folder forgets what lies beneath it too.
+	writeFile(t, filepath.Join(tree, "sub", "a"), "a")
+	writeFile(t, filepath.Join(tree, "sub", "deep", "b"), "b")
+	writeFile(t, filepath.Join(tree, "subway"), "not beneath sub")
+	mustCLI(t, dir, "plan", "--remember", "--exclude", filepath.Join(tree, "sub", "a"), "--exclude", filepath.Join(tree, "sub", "deep", "b"),
+		"--exclude", filepath.Join(tree, "subway"), tree)
+	code, _, errs = simCLI(t, dir, "exclude", "forget", filepath.Join(tree, "sub"))
+	if code != 0 || !strings.Contains(errs, "2 manual exclusion(s)") {
+		t.Fatalf("exclude forget of a folder: exit %d, %s", code, errs)
+	}
+	if out := mustCLI(t, dir, "exclude", "list"); strings.Count(out, "manual") != 1 || !strings.Contains(out, "subway") {
+		t.Errorf("after forgetting sub:\n%s", out)
 	}
 }
 

@@ -88,9 +88,9 @@ func loadConfig(explicit string, given bool, env func(string) string) (*configFi
 var keyLineRe = regexp.MustCompile(`^\s*["']?([A-Za-z0-9_-]+)["']?\s*=`)
 
 func parseConfigFile(path string) (*configFile, error) {
-	data, err := os.ReadFile(path)
+	data, _, err := readRegularFile(path, maxConfigSize)
 	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, fmt.Errorf("config file %s", unwrapPath(err))
 	}
 	c := &configFile{path: path, values: map[string]string{}, lines: map[string]int{}}
 	sc := bufio.NewScanner(bytes.NewReader(data))

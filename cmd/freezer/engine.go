@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,11 +32,27 @@ func (a *app) engineOptions(ctx context.Context) (control.Options, map[string]co
 		return control.Options{}, nil, err
 	}
 	t := control.TunablesOf(all)
+	dataDir, err := expandHome(all["data-dir"].Value, a.env)
+	if err != nil {
+		return control.Options{}, nil, fmt.Errorf("data-dir (%s): %w", all["data-dir"].Source, err)
+	}
 	return control.Options{
-		DB: db, DataDir: all["data-dir"].Value, Threads: t.Threads, ChunkSize: t.ChunkSize, PollTime: t.PollTime,
+		DB: db, DataDir: dataDir, Threads: t.Threads, ChunkSize: t.ChunkSize, PollTime: t.PollTime,
 		QueueURL: t.QueueURL, SNSTopic: t.SNSTopic, Settings: a.settingsInput(),
-		Command: a.command(), Source: a.engineSource(), Logger: a.logs.For("control"),
+		Location: a.location(all),
+		Command:  a.command(), Source: a.engineSource(), Logger: a.logs.For("control"),
 	}, all, nil
+}
+
+// location names the Glacier account the settings point at, for the
+// catalog's record of where each vault lives; every engine has it, so that
+// even a command that needs only the catalog (disconnect) refuses to act
+// on a vault of another account.
+func (a *app) location(all map[string]control.Resolved) string {
+	if a.sim != "" {
+		return "sim:" + a.sim
+	}
+	return location(aws.Settings{Region: all["region"].Value, AccountID: all["accountid"].Value, Endpoint: all["endpoint"].Value})
 }
 
 // command names this run for other processes' messages ("archive create").
@@ -101,12 +116,8 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		Profile: all["profile"].Value, Endpoint: all["endpoint"].Value,
 		Logger: a.logs.For("aws"),
 	}
-	if a.globals.Sim != "" {
-		dir, err := filepath.Abs(a.globals.Sim)
-		if err != nil {
-			return nil, err
-		}
-		srv, err := a.startSim(ctx, dir)
+	if a.sim != "" {
+		srv, err := a.startSim(ctx, a.sim)
 		if err != nil {
 			return nil, err
 		}
@@ -115,10 +126,7 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 		// the real one.
 		s.Endpoint, s.Region, s.AccountID = srv, sim.DefaultRegion, "-"
 		s.AccessKey, s.SecretKey, s.Profile = sim.DefaultAccessKey, sim.DefaultSecretKey, ""
-		o.Location = "sim:" + dir
 		a.log.Debug().Str("endpoint", srv).Msg("using the built-in simulator")
-	} else {
-		o.Location = location(s)
 	}
 	cfg, err := aws.LoadConfig(ctx, s)
 	if err != nil {
@@ -126,7 +134,7 @@ func (a *app) engine(ctx context.Context) (*control.Engine, error) {
 	}
 	glacier := aws.NewGlacier(cfg, s)
 	queue := aws.NewQueue(cfg, s)
-	if a.globals.Sim != "" {
+	if a.sim != "" {
 		if o.SNSTopic, o.QueueURL, err = setupNotifications(ctx, aws.NewTopic(cfg, s), queue); err != nil {
 			return nil, fmt.Errorf("simulator notifications: %w", err)
 		}
@@ -168,7 +176,12 @@ func (a *app) startSim(ctx context.Context, abs string) (string, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return "", fmt.Errorf("simulator folder %s: %w", abs, err)
 	}
-	s, err := sim.New(sim.Options{Dir: abs, InventoryInterval: sim.DefaultInventoryInterval, Logger: a.logs.For("sim")})
+	opts, err := a.globals.SimTuning.options(abs, "--sim-")
+	if err != nil {
+		return "", err
+	}
+	opts.Logger = a.logs.For("sim")
+	s, err := sim.New(opts)
 	if err != nil {
 		return "", fmt.Errorf("simulator in %s: %w", abs, err)
 	}

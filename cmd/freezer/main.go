@@ -31,12 +31,24 @@ type exitRequest struct{ code int }
 
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) (code int) {
+	// Errors, logs, messages and the progress bar share stderr through one
+	// writer, so that a log line of a task still ending never lands inside
+	// another line.
+	out := &termOut{w: stderr}
 	fail := func(err error) int {
 		msg := strings.Join(strings.Fields(err.Error()), " ")
-		if h := cliHint(control.Hint(err)); h != "" {
-			msg += " (run: " + h + ")"
+		if errors.Is(err, context.Canceled) && !errors.Is(err, control.ErrInterrupted) && control.Hint(err) == "" {
+			// A bare "context canceled" tells a person nothing.
+			msg = strings.TrimSuffix(strings.TrimSuffix(msg, "context canceled"), ": ")
+			if msg == "" {
+				msg = "interrupted"
+			} else {
+				msg += ": interrupted"
+			}
+			msg += "; run the same command again to go on"
 		}
-		fmt.Fprintf(stderr, "freezer: error: %s\n", msg)
+		msg += hintText(err)
+		fmt.Fprintf(out, "freezer: error: %s\n", clean(msg))
 		var pe *kong.ParseError
 		if isUsage(err) || errors.As(err, &pe) {
 			return 2
@@ -45,6 +57,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	explicit, given := findConfigFlag(args)
+	if given {
+		var err error
+		if explicit, err = expandHome(explicit, env); err != nil {
+			return fail(usageErrorf("--config %v", err))
+		}
+	}
 	cfg, err := loadConfig(explicit, given, env)
 	if err != nil {
 		return fail(usageError{err.Error()})
@@ -54,7 +72,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	opts := []kong.Option{
 		kong.Name("freezer"),
 		kong.Description("Amazon Glacier as a filesystem: vaults are folders, archives are files, and a control folder drives everything else."),
-		kong.Writers(stdout, stderr),
+		kong.Writers(stdout, out),
 		kong.Exit(func(code int) { panic(exitRequest{code}) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
 		kong.Vars(defaultVars(env)),
@@ -84,6 +102,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if cfg != nil && strings.Contains(err.Error(), cfg.path) {
 			return fail(usageError{err.Error()})
 		}
+		if usage := commandUsage(err); usage != "" {
+			// A command without what it needs: show how it is called.
+			code := fail(usageErrorf("%s", err))
+			fmt.Fprintln(out, usage)
+			return code
+		}
 		return fail(usageErrorf("%s; see 'freezer --help'", err))
 	}
 
@@ -91,7 +115,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if f, ok := stderr.(*os.File); ok {
 		terminal = term.IsTerminal(int(f.Fd()))
 	}
-	lg, err := newLogs(stderr, terminal, cli.Verbose, cli.Trace)
+	lg, err := newLogs(out, terminal, cli.Verbose, cli.Trace)
 	if err != nil {
 		return fail(err)
 	}
@@ -102,7 +126,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cfg:      cfg,
 		stdin:    stdin,
 		stdout:   stdout,
-		stderr:   stderr,
+		stderr:   out,
+		bar:      out,
 		env:      env,
 		logs:     lg,
 		log:      lg.For("cli"),
@@ -116,4 +141,46 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fail(err)
 	}
 	return 0
+}
+
+// commandUsage is the usage line of the command a parse error is about,
+// when the error is a missing argument; "" otherwise.
+func commandUsage(err error) string {
+	var pe *kong.ParseError
+	if !errors.As(err, &pe) || pe.Context == nil ||
+		!strings.HasPrefix(err.Error(), "expected ") && !strings.HasPrefix(err.Error(), "missing flags") {
+		return ""
+	}
+	node := pe.Context.Selected()
+	if node == nil {
+		return ""
+	}
+	return fmt.Sprintf("usage: freezer %s (more: freezer help %s)", node.Summary(), node.Path())
+}
+
+// hintText is what a person can run about err, in the CLI's words: the
+// engine's hint as a command, and for an extract refused because files
+// are in the way, both ways past it.
+func hintText(err error) string {
+	hint := control.Hint(err)
+	h := cliHint(hint)
+	if h == "" {
+		return ""
+	}
+	if errors.Is(err, control.ErrExists) && strings.HasPrefix(hint, "extract ") && strings.Contains(hint, "skip-existing=yes") &&
+		!strings.Contains(err.Error(), "never replaced") {
+		return " (to restore only what is missing, run: " + h + "; or give --overwrite instead to replace them)"
+	}
+	return " (run: " + h + ")"
+}
+
+// cliInterrupted is an interrupt the CLI explains in its own words; its
+// kind (exit status 130) is the engine's.
+type cliInterrupted struct{ msg string }
+
+func (e cliInterrupted) Error() string { return e.msg }
+func (e cliInterrupted) Unwrap() error { return control.ErrInterrupted }
+
+func interruptedf(format string, args ...any) error {
+	return cliInterrupted{fmt.Sprintf(format, args...)}
 }

@@ -19,10 +19,19 @@ func runCLI(t *testing.T, dir string, args ...string) (code int, stdout, stderr 
 // runCLIStdin is runCLI with stdin.
 func runCLIStdin(t *testing.T, dir, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCLIEnv(t, dir, nil, stdin, args...)
+}
+
+// runCLIEnv is runCLI with stdin and more environment variables.
+func runCLIEnv(t *testing.T, dir string, extra map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	env := map[string]string{
 		"HOME":            filepath.Join(dir, "home"),
 		"XDG_CONFIG_HOME": filepath.Join(dir, "xdg-config"),
 		"XDG_DATA_HOME":   filepath.Join(dir, "xdg-data"),
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	wd, err := os.Getwd()
 	if err != nil {

@@ -166,7 +166,7 @@ func TestStatusWaitAndKilledTask(t *testing.T) {
 	p1 := create("watched")
 	task := running("watched")
 	out, err := runProcess(t, bin, append(client, "wait", fmt.Sprint(task.ID))...)
-	if err != nil || !strings.Contains(out, fmt.Sprintf("%d\tdone\tphotos/watched: liquid", task.ID)) {
+	if err != nil || !regexpLine(out, fmt.Sprintf(`^%d\tdone\tphotos/watched: .*liquid`, task.ID)) {
 		t.Fatalf("wait %d: %v\n%s", task.ID, err, out)
 	}
 	if err := p1.Wait(); err != nil {

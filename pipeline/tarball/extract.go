@@ -39,6 +39,18 @@ type ExtractOptions struct {
 	// as a backup with such links needs. Nothing is ever written through
 	// any link, allowed or not.
 	AllowOutsideLinks bool
+	// SkipExisting restores only what is missing: an entry whose place in
+	// the destination is taken (by anything) is left as it is.
+	SkipExisting bool
+	// Include restores only the entries matching one of these patterns
+	// (path.Match on the name inside the archive, or on a folder above
+	// it: "2024" is that folder and all it holds, "2024/*.jpg" its JPEGs),
+	// with the folders that hold them. Empty: everything.
+	Include []string
+	// Plan is what Preflight decided for these bytes and options. Without
+	// it Include and SkipExisting are applied entry by entry, and a hard
+	// link whose file is not restored is refused.
+	Plan *ExtractPlan
 	// OnFile, if set, is called after each regular file is written, with
 	// its SHA-256 (hashing is skipped when OnFile is nil). Source is the
 	// path written on disk.
@@ -53,6 +65,8 @@ type Stats struct {
 	HardLinks int
 	Skipped   int   // devices, FIFOs and unknown entry types
 	Bytes     int64 // regular file contents
+	Existing  int   // entries left as they were (SkipExisting)
+	Excluded  int   // entries not matching Include
 }
 
 // Extract restores the tar read from r below dest, which is created if
@@ -73,8 +87,12 @@ type Stats struct {
 // read to its end, so a decompressor below gets to verify its checksum.
 //
 // On error, what was extracted so far stays (with directory modes and
-// times applied); nothing outside dest was touched.
+// times applied); nothing outside dest was touched. Run Preflight first
+// (and pass its plan) to refuse before anything is written.
 func Extract(ctx context.Context, r io.Reader, dest string, opts ExtractOptions) (st Stats, err error) {
+	if opts.Include, err = CleanPatterns(opts.Include); err != nil {
+		return st, err
+	}
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return st, fmt.Errorf("extract: destination: %w", err)
 	}
@@ -102,7 +120,7 @@ func Extract(ctx context.Context, r io.Reader, dest string, opts ExtractOptions)
 		st = x.stats
 	}()
 	tr := newTarReader(r)
-	for {
+	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
@@ -111,8 +129,12 @@ func Extract(ctx context.Context, r io.Reader, dest string, opts ExtractOptions)
 			break
 		}
 		if err != nil {
+			if n == 0 {
+				return st, fmt.Errorf("%w (%v)", ErrNotTar, err)
+			}
 			return st, fmt.Errorf("extract: reading archive: %w", err)
 		}
+		x.n = n
 		if err := x.entry(hdr, tr); err != nil {
 			return st, err
 		}
@@ -141,11 +163,12 @@ type extractor struct {
 	extracted map[string]bool // regular files written by this run: hard link targets
 	dirMeta   []dirMeta
 	stats     Stats
+	n         int // the entry's ordinal, for the plan
 }
 
 // refuse builds the error for an entry that is not extracted for safety.
 func refuse(name, why string) error {
-	return fmt.Errorf("extract: entry %q refused: %s; nothing was written for it", name, why)
+	return &RefusedError{Entry: name, Why: why}
 }
 
 func (x *extractor) entry(hdr *tar.Header, tr *tarReader) error {
@@ -174,22 +197,50 @@ func (x *extractor) entry(hdr *tar.Header, tr *tarReader) error {
 		}
 		return refuse(hdr.Name, "it names the destination itself")
 	}
+	if p := x.opts.Plan; p != nil {
+		if x.n >= len(p.restore) || !p.restore[x.n] {
+			if to := p.moveTo[x.n]; to != "" {
+				// Not restored itself, but a hard link to it is: the
+				// link's name gets the contents.
+				dir, base := path.Split(to)
+				return x.file(to, strings.TrimSuffix(dir, "/"), base, hdr, tr)
+			}
+			x.skip(name)
+			return nil
+		}
+		if hdr.Typeflag == tar.TypeLink && p.moved[x.n] {
+			return nil // written as the file it links to
+		}
+	} else if len(x.opts.Include) > 0 && !matchAny(x.opts.Include, name) && hdr.Typeflag != tar.TypeDir {
+		x.stats.Excluded++
+		return nil
+	}
 	dir, base := path.Split(name)
 	dir = strings.TrimSuffix(dir, "/")
+	var err2 error
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		return x.mkdir(name, dir, base, hdr)
+		err2 = x.mkdir(name, dir, base, hdr)
 	case tar.TypeReg, tar.TypeCont:
-		return x.file(name, dir, base, hdr, tr)
+		err2 = x.file(name, dir, base, hdr, tr)
 	case tar.TypeSymlink:
-		return x.symlink(name, dir, base, hdr)
+		err2 = x.symlink(name, dir, base, hdr)
 	case tar.TypeLink:
-		return x.hardlink(name, dir, base, hdr)
+		err2 = x.hardlink(name, dir, base, hdr)
+	default:
+		x.opts.Logger.Warn().Str("entry", hdr.Name).Str("type", string(hdr.Typeflag)).Msg("extract: unknown entry type skipped")
+		x.stats.Skipped++
+		return nil
 	}
-	x.opts.Logger.Warn().Str("entry", hdr.Name).Str("type", string(hdr.Typeflag)).Msg("extract: unknown entry type skipped")
-	x.stats.Skipped++
-	return nil
+	if errors.Is(err2, errExisting) {
+		x.stats.Existing++
+		return nil
+	}
+	return err2
 }
+
+// errExisting is an entry left out with SkipExisting: its place is taken.
+var errExisting = errors.New("already there; left as it is")
 
 // parent opens the directory an entry goes into, creating missing parents.
 func (x *extractor) parent(name, dir string) (int, error) {
@@ -235,6 +286,9 @@ func (x *extractor) mkdir(name, dir, base string, hdr *tar.Header) error {
 // replace removes an existing non-directory in the way of an entry when
 // Overwrite allows it.
 func (x *extractor) replace(name string, pfd int, base string, st *unix.Stat_t) error {
+	if x.opts.SkipExisting {
+		return errExisting
+	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return fmt.Errorf("extract: %s: a directory is in the way; it is never replaced", name)
 	}
@@ -373,6 +427,9 @@ func (x *extractor) hardlink(name, dir, base string, hdr *tar.Header) error {
 	target, err := cleanName(hdr.Linkname)
 	if err != nil || target == "" {
 		return refuse(name, fmt.Sprintf("hard link to %q, which is outside the destination", hdr.Linkname))
+	}
+	if p := x.opts.Plan; p != nil && p.linkTo[x.n] != "" {
+		target = p.linkTo[x.n] // its file went to an earlier link's name
 	}
 	if !x.extracted[target] {
 		return refuse(name, fmt.Sprintf("hard link to %q, which is not a file extracted earlier from this archive", hdr.Linkname))
@@ -638,4 +695,25 @@ func modeFromTar(mode int64, typ fs.FileMode) fs.FileMode {
 		m |= fs.ModeSticky
 	}
 	return m
+}
+
+// skip counts an entry the plan leaves out.
+func (x *extractor) skip(name string) {
+	if len(x.opts.Include) > 0 && !matchAny(x.opts.Include, name) {
+		x.stats.Excluded++
+		return
+	}
+	x.stats.Existing++
+}
+
+// matchAny reports whether name, or a folder above it, matches a pattern.
+func matchAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		for q := name; q != "." && q != ""; q = path.Dir(q) {
+			if ok, _ := path.Match(p, q); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
