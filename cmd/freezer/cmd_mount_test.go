@@ -62,8 +62,9 @@ func newMountEnv(t *testing.T) *mountEnv {
 	return m
 }
 
-// dataDir is where the mount keeps local archive copies.
-func (m *mountEnv) dataDir() string { return filepath.Join(m.root, "xdg-data", "freezer") }
+// dataDir is where the mount keeps local archive copies: --sim DIR keeps
+// them in DIR/data.
+func (m *mountEnv) dataDir() string { return filepath.Join(m.sim, "data") }
 
 // sh runs a bash script; $M is the mount point, $F the freezer binary.
 func (m *mountEnv) sh(script string) (string, string, int) {
@@ -215,13 +216,13 @@ EOF`, "Invalid argument")
 	m.ok(`cmp "$M/photos/holiday-2024" ` + local)
 
 	// A CLI process on the same catalog, while the mount runs.
-	out := m.ok(`"$F" key create --name from-cli 2>&1`)
+	out := m.ok(`"$F" --sim "$SIM" key create --name from-cli 2>&1`)
 	id := regexp.MustCompile(`[0-9a-f]{16}`).FindString(out)
 	if id == "" {
 		t.Fatalf("key create said %q", out)
 	}
 	m.ok(`for i in $(seq 40); do [ -e "$M/.control/keys/` + id + `.json" ] && exit 0; sleep 0.05; done; exit 1`)
-	if got := m.ok(`"$F" archive list photos`); !strings.Contains(got, "liquid") {
+	if got := m.ok(`"$F" --sim "$SIM" archive list photos`); !strings.Contains(got, "liquid") {
 		t.Errorf("archive list from the CLI: %q", got)
 	}
 

@@ -39,6 +39,14 @@ func (c *SimCmd) Run(ctx context.Context, a *app) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("simulator folder %s: %w", dir, err)
 	}
+	owner, other, err := claimSim(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if owner == nil {
+		return fmt.Errorf("simulator folder %s is already served at %s by another freezer process", dir, other)
+	}
+	defer owner.release()
 	s, err := sim.New(opts)
 	if err != nil {
 		return fmt.Errorf("simulator in %s: %w", dir, err)
@@ -49,6 +57,9 @@ func (c *SimCmd) Run(ctx context.Context, a *app) error {
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
 	endpoint := "http://" + ln.Addr().String()
+	if err := owner.serving(endpoint); err != nil {
+		return fmt.Errorf("simulator folder %s: %w", dir, err)
+	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

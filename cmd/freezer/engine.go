@@ -172,6 +172,8 @@ func location(s aws.Settings) string {
 
 // startSim serves the simulator in-process on a loopback port for the
 // duration of the command.
+// When another process already serves the folder (a mount, or `freezer
+// sim --dir`), this one uses that simulator instead (simshare.go).
 func (a *app) startSim(ctx context.Context, abs string) (string, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return "", fmt.Errorf("simulator folder %s: %w", abs, err)
@@ -180,25 +182,40 @@ func (a *app) startSim(ctx context.Context, abs string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	owner, endpoint, err := claimSim(ctx, abs)
+	if err != nil {
+		return "", err
+	}
+	if owner == nil {
+		a.log.Debug().Str("endpoint", endpoint).Msg("the simulator's folder is served by another freezer process: using it")
+		return endpoint, nil
+	}
 	opts.Logger = a.logs.For("sim")
 	s, err := sim.New(opts)
 	if err != nil {
+		owner.release()
 		return "", fmt.Errorf("simulator in %s: %w", abs, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.Close()
+		owner.release()
 		return "", err
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	go srv.Serve(ln)
+	endpoint = "http://" + ln.Addr().String()
 	a.closers = append(a.closers, func() {
 		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shut)
 		s.Close()
+		owner.release()
 	})
-	return "http://" + ln.Addr().String(), nil
+	if err := owner.serving(endpoint); err != nil {
+		return "", fmt.Errorf("simulator folder %s: %w", abs, err)
+	}
+	return endpoint, nil
 }
 
 // topicMaker is what the simulator set-up needs from SNS.

@@ -91,9 +91,15 @@ func simProcess(t *testing.T, bin string, extra ...string) string {
 }
 
 // clientArgs point a freezer process at the simulator process.
+// The secret key goes in a private file, as the README advises (on the
+// command line every user would see it, and freezer would say so).
 func clientArgs(endpoint, dir string) []string {
+	secret := filepath.Join(dir, "secret-key")
+	if err := os.MkdirAll(dir, 0o700); err == nil {
+		os.WriteFile(secret, []byte(sim.DefaultSecretKey+"\n"), 0o600)
+	}
 	return []string{"--endpoint", endpoint, "--region", sim.DefaultRegion,
-		"--access-key", sim.DefaultAccessKey, "--secret-key", sim.DefaultSecretKey,
+		"--access-key", sim.DefaultAccessKey, "--secret-key-file", secret,
 		"--database", filepath.Join(dir, "freezer.db"), "--data-dir", filepath.Join(dir, "data"),
 		"--chunk-size", "1MiB", "--threads", "2"}
 }
