@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -270,6 +271,21 @@ func (tx *Tx) DeleteArchive(ctx context.Context, archiveID int64) error {
 // AddFiles records the files inside an archive. A file is (name, size,
 // SHA-256): copies in different paths, or in other archives, share a row.
 func (tx *Tx) AddFiles(ctx context.Context, archiveID int64, files []FileRecord) error {
+	return tx.AddFilesFrom(ctx, archiveID, func(yield func(FileRecord, error) bool) {
+		for _, f := range files {
+			if !yield(f, nil) {
+				return
+			}
+		}
+	})
+}
+
+// AddFilesFrom is AddFiles for the files a sequence yields (an archive of
+// a million files reads them back from a file rather than holding them):
+// each is written as it comes, with statements prepared once, and the
+// archive's file count is set once at the end. The sequence's first error
+// stops it and is returned; the caller's transaction then rolls back.
+func (tx *Tx) AddFilesFrom(ctx context.Context, archiveID int64, files iter.Seq2[FileRecord, error]) error {
 	insFile, err := tx.tx.PrepareContext(ctx, `
 INSERT INTO files(name, size, sha256) VALUES(?, ?, ?)
 ON CONFLICT(name, size, sha256) DO UPDATE SET name = excluded.name RETURNING id`)
@@ -284,7 +300,10 @@ ON CONFLICT(archive_id, path) DO UPDATE SET file_id = excluded.file_id`)
 		return fmt.Errorf("catalog: files: %w", err)
 	}
 	defer insMember.Close()
-	for _, f := range files {
+	for f, err := range files {
+		if err != nil {
+			return err
+		}
 		var id int64
 		if err := insFile.QueryRowContext(ctx, f.Name, f.Size, f.SHA256).Scan(&id); err != nil {
 			return fmt.Errorf("catalog: file %s: %w", f.Path, err)
@@ -301,22 +320,45 @@ ON CONFLICT(archive_id, path) DO UPDATE SET file_id = excluded.file_id`)
 	return nil
 }
 
+const archiveFilesQuery = `
+SELECT m.path, f.name, f.size, f.sha256 FROM archive_files m JOIN files f ON f.id = m.file_id
+WHERE m.archive_id = ? ORDER BY m.path`
+
 // ArchiveFiles lists the files inside an archive by path.
 func (db *DB) ArchiveFiles(ctx context.Context, archiveID int64) ([]FileRecord, error) {
-	rows, err := db.sql.QueryContext(ctx, `
-SELECT m.path, f.name, f.size, f.sha256 FROM archive_files m JOIN files f ON f.id = m.file_id
-WHERE m.archive_id = ? ORDER BY m.path`, archiveID)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err)
-	}
-	defer rows.Close()
 	var out []FileRecord
-	for rows.Next() {
-		var f FileRecord
-		if err := rows.Scan(&f.Path, &f.Name, &f.Size, &f.SHA256); err != nil {
-			return nil, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err)
+	for f, err := range db.EachArchiveFile(ctx, archiveID) {
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// EachArchiveFile yields the files inside an archive by path, one at a
+// time, on the primary key's order (no sort), for archives too large to
+// list at once.
+func (db *DB) EachArchiveFile(ctx context.Context, archiveID int64) iter.Seq2[FileRecord, error] {
+	return func(yield func(FileRecord, error) bool) {
+		rows, err := db.sql.QueryContext(ctx, archiveFilesQuery, archiveID)
+		if err != nil {
+			yield(FileRecord{}, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f FileRecord
+			if err := rows.Scan(&f.Path, &f.Name, &f.Size, &f.SHA256); err != nil {
+				yield(FileRecord{}, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err))
+				return
+			}
+			if !yield(f, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(FileRecord{}, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err))
+		}
+	}
 }

@@ -3,8 +3,10 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -28,14 +30,7 @@ type FileLocation struct {
 // (in Glacier or as a local file). It is one query, meant to be loaded once
 // per selection plan.
 func (db *DB) FileLocations(ctx context.Context) (map[FileKey][]FileLocation, error) {
-	rows, err := db.sql.QueryContext(ctx, `
-SELECT f.name, f.size, f.sha256, v.name, a.name, m.path, a.created
-FROM archive_files m
-JOIN files f ON f.id = m.file_id
-JOIN archives a ON a.id = m.archive_id
-JOIN vaults v ON v.id = a.vault_id
-WHERE a.remote_id IS NOT NULL OR a.local_path != ''
-ORDER BY a.created DESC, a.id DESC, m.path`)
+	rows, err := db.sql.QueryContext(ctx, fileLocationsQuery)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: file locations: %w", err)
 	}
@@ -53,6 +48,117 @@ ORDER BY a.created DESC, a.id DESC, m.path`)
 	}
 	return out, rows.Err()
 }
+
+// LocateBatch is the most keys LocateFiles looks up in one query.
+const LocateBatch = 1024
+
+// LocateFiles tells, for each key, where that file is kept: the archives
+// holding it that still exist somewhere (in Glacier or as a local file),
+// newest archive first, nil when none. It asks one query per LocateBatch
+// keys, each key a search of the files' (name, size, sha256) index, so
+// the frozen filter costs the same whether the catalog holds a hundred
+// files or a million, and never loads the catalog into memory.
+func (db *DB) LocateFiles(ctx context.Context, keys []FileKey) ([][]FileLocation, error) {
+	out := make([][]FileLocation, len(keys))
+	at := make(map[FileKey]int, min(len(keys), LocateBatch))
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	for start := 0; start < len(keys); start += LocateBatch {
+		batch := keys[start:min(start+LocateBatch, len(keys))]
+		clear(at)
+		args := make([]any, 0, 3*len(batch))
+		for i, k := range batch {
+			if _, dup := at[k]; !dup {
+				at[k] = start + i
+			}
+			args = append(args, k.Name, k.Size, k.SHA256)
+		}
+		q := locateQuery(len(batch))
+		var rows *sql.Rows
+		var err error
+		if len(batch) == LocateBatch {
+			if stmt == nil {
+				if stmt, err = db.sql.PrepareContext(ctx, q); err != nil {
+					return nil, fmt.Errorf("catalog: locate files: %w", err)
+				}
+			}
+			rows, err = stmt.QueryContext(ctx, args...)
+		} else {
+			rows, err = db.sql.QueryContext(ctx, q, args...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("catalog: locate files: %w", err)
+		}
+		for rows.Next() {
+			var k FileKey
+			var l FileLocation
+			var created string
+			if err := rows.Scan(&k.Name, &k.Size, &k.SHA256, &l.Vault, &l.Archive, &l.Path, &created); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("catalog: locate files: %w", err)
+			}
+			l.Created = parseTime(created)
+			if i, ok := at[k]; ok {
+				out[i] = append(out[i], l)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("catalog: locate files: %w", err)
+		}
+	}
+	// A key asked twice in one call gets the same answer.
+	first := make(map[FileKey]int)
+	for i, k := range keys {
+		if j, ok := first[k]; ok {
+			out[i] = out[j]
+			continue
+		}
+		first[k] = i
+	}
+	return out, nil
+}
+
+// locateQuery looks up n (name, size, sha256) keys at once. The row-value
+// IN list is searched key by key on the unique index of files.
+func locateQuery(n int) string {
+	var b strings.Builder
+	b.WriteString(`
+SELECT f.name, f.size, f.sha256, v.name, a.name, m.path, a.created
+FROM files f
+JOIN archive_files m ON m.file_id = f.id
+JOIN archives a ON a.id = m.archive_id
+JOIN vaults v ON v.id = a.vault_id
+WHERE (f.name, f.size, f.sha256) IN (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?)")
+	}
+	b.WriteString(`)
+AND (a.remote_id IS NOT NULL OR a.local_path != '')
+ORDER BY a.created DESC, a.id DESC, m.path`)
+	return b.String()
+}
+
+// fileLocationsQuery walks the archives newest first on archives_created
+// and each archive's files in path order on the primary key (CROSS JOIN
+// fixes that join order in SQLite), so a million rows come out in order
+// without being sorted first.
+const fileLocationsQuery = `
+SELECT f.name, f.size, f.sha256, v.name, a.name, m.path, a.created
+FROM archives a
+CROSS JOIN archive_files m ON m.archive_id = a.id
+JOIN files f ON f.id = m.file_id
+JOIN vaults v ON v.id = a.vault_id
+WHERE a.remote_id IS NOT NULL OR a.local_path != ''
+ORDER BY a.created DESC, a.id DESC, m.path`
 
 // CatalogFile is one row of the file dialog: a file and where its newest
 // copy is.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"iter"
 	"strings"
 )
 
@@ -56,6 +58,71 @@ WHERE path = ? OR (path >= ? AND path < ?)`, root, root+"/", root+"0")
 	return out, nil
 }
 
+// HashCacheBatch is the most paths HashCacheFor asks for in one query.
+const HashCacheBatch = 1024
+
+// HashCacheFor looks paths up in the hash cache, one query per
+// HashCacheBatch paths, each path a search of the primary key: a plan asks
+// for the files it is about to hash, so what it holds stays bounded however
+// many files the cache knows. Paths the cache does not know are absent from
+// the result.
+func (db *DB) HashCacheFor(ctx context.Context, paths []string) (map[string]HashEntry, error) {
+	out := make(map[string]HashEntry, len(paths))
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	for start := 0; start < len(paths); start += HashCacheBatch {
+		batch := paths[start:min(start+HashCacheBatch, len(paths))]
+		args := make([]any, len(batch))
+		for i, p := range batch {
+			args[i] = p
+		}
+		q := "SELECT path, size, mtime_ns, inode, sha256 FROM hash_cache WHERE path IN (" + placeholders(len(batch)) + ")"
+		var rows *sql.Rows
+		var err error
+		if len(batch) == HashCacheBatch {
+			if stmt == nil {
+				if stmt, err = db.sql.PrepareContext(ctx, q); err != nil {
+					return nil, fmt.Errorf("catalog: hash cache: %w", err)
+				}
+			}
+			rows, err = stmt.QueryContext(ctx, args...)
+		} else {
+			rows, err = db.sql.QueryContext(ctx, q, args...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("catalog: hash cache: %w", err)
+		}
+		for rows.Next() {
+			var e HashEntry
+			var inode int64
+			if err := rows.Scan(&e.Path, &e.Size, &e.MtimeNS, &inode, &e.SHA256); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("catalog: hash cache: %w", err)
+			}
+			e.Inode = uint64(inode)
+			out[e.Path] = e
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("catalog: hash cache: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// placeholders is "?,?,…" for n arguments.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
+
 // PutHashes records freshly computed hashes in one transaction.
 func (db *DB) PutHashes(ctx context.Context, entries []HashEntry) error {
 	if len(entries) == 0 {
@@ -68,6 +135,19 @@ func (db *DB) PutHashes(ctx context.Context, entries []HashEntry) error {
 
 // PutHashes records freshly computed hashes.
 func (tx *Tx) PutHashes(ctx context.Context, entries []HashEntry) error {
+	return tx.PutHashesFrom(ctx, func(yield func(HashEntry, error) bool) {
+		for _, e := range entries {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	})
+}
+
+// PutHashesFrom records the hashes a sequence yields (for example read
+// back from a file), so that a million of them need not be in memory at
+// once; the sequence's first error stops it and is returned.
+func (tx *Tx) PutHashesFrom(ctx context.Context, entries iter.Seq2[HashEntry, error]) error {
 	stmt, err := tx.tx.PrepareContext(ctx, `
 INSERT INTO hash_cache(path, size, mtime_ns, inode, sha256, hashed) VALUES(?, ?, ?, ?, ?, ?)
 ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
@@ -77,7 +157,10 @@ ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_
 	}
 	defer stmt.Close()
 	now := formatTime(tx.now)
-	for _, e := range entries {
+	for e, err := range entries {
+		if err != nil {
+			return err
+		}
 		if _, err := stmt.ExecContext(ctx, e.Path, e.Size, e.MtimeNS, int64(e.Inode), e.SHA256, now); err != nil {
 			return fmt.Errorf("catalog: hash cache %s: %w", e.Path, err)
 		}
