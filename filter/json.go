@@ -185,10 +185,9 @@ func (p *Plan) docHead() Document {
 // Document builds the JSON form in memory; WriteJSON streams the same.
 func (p *Plan) Document() Document {
 	d := p.docHead()
-	items := p.Items()
-	d.Entries = make([]DocEntry, len(items))
-	for i := range items {
-		d.Entries[i] = docEntry(&items[i])
+	d.Entries = []DocEntry{}
+	for it := range p.All() {
+		d.Entries = append(d.Entries, docEntry(&it))
 	}
 	return d
 }
@@ -226,19 +225,20 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 		}
 	}
 	bw.WriteString(",\n\"entries\":[")
-	items := p.Items()
-	for i := range items {
+	n := 0
+	for it := range p.All() {
 		buf.Reset()
-		if err := enc.Encode(docEntry(&items[i])); err != nil {
-			return fmt.Errorf("selection plan: json entry %q: %w", items[i].Path, err)
+		if err := enc.Encode(docEntry(&it)); err != nil {
+			return fmt.Errorf("selection plan: json entry %q: %w", it.Path, err)
 		}
-		if i > 0 {
+		if n > 0 {
 			bw.WriteByte(',')
 		}
+		n++
 		bw.WriteByte('\n')
 		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
-	if len(items) > 0 {
+	if n > 0 {
 		bw.WriteByte('\n')
 	}
 	bw.WriteByte(']')
