@@ -43,7 +43,7 @@ type BuildRequest struct {
 
 // BuildResult describes the local archive file.
 type BuildResult struct {
-	Files  []tarball.FileRecord // every regular file with its SHA-256
+	Files  []tarball.FileRecord // every regular file with its SHA-256 (none with BuildRequest.OnFile)
 	Size   int64                // bytes of the local file
 	SHA256 string               // of the local file
 	tarball.Result
