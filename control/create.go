@@ -202,8 +202,9 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 	var hasher *cacheHasher
 	if req.Filters.Has(filter.FilterFrozen) {
 		hasher = newCacheHasher(e.o.DB)
-		cfg.Hasher = hasher
-		cfg.Frozen = frozenIndex(e.o.DB)
+		index := frozenIndex(e.o.DB)
+		defer index.Close()
+		cfg.Hasher, cfg.Frozen = hasher, index
 	}
 	planner, err := filter.NewPlanner(cfg)
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 const freshBatch = 8192
 
 func newCacheHasher(db *store.DB) *cacheHasher {
-	h := &cacheHasher{db: db}
+	h := &cacheHasher{db: db, reader: db.HashCacheReader()}
 	h.buffers.New = func() any { b := make([]byte, 256<<10); return &b }
 	return h
 }
@@ -34,7 +34,8 @@ func newCacheHasher(db *store.DB) *cacheHasher {
 // freshBatch files, from the planner's goroutine; Flush writes the rest.
 type cacheHasher struct {
 	db      *store.DB
-	buffers sync.Pool // *[]byte read buffers, reused across files and workers
+	reader  *store.HashCacheReader // used from the planner's goroutine only
+	buffers sync.Pool              // *[]byte read buffers, reused across files and workers
 
 	mu    sync.RWMutex
 	cache [2]map[string]store.HashEntry // the batches prefetched last
@@ -54,7 +55,7 @@ func (h *cacheHasher) Prefetch(ctx context.Context, batch []filter.Entry) error 
 	for i, e := range batch {
 		paths[i] = e.Path
 	}
-	m, err := h.db.HashCacheFor(ctx, paths)
+	m, err := h.reader.Lookup(ctx, paths)
 	if err != nil {
 		return err
 	}
@@ -64,8 +65,12 @@ func (h *cacheHasher) Prefetch(ctx context.Context, batch []filter.Entry) error 
 	return h.flush(ctx, freshBatch)
 }
 
-// Flush writes the fresh sums not yet in the hash cache.
-func (h *cacheHasher) Flush(ctx context.Context) error { return h.flush(ctx, 1) }
+// Flush writes the fresh sums not yet in the hash cache, and closes the
+// cache's query.
+func (h *cacheHasher) Flush(ctx context.Context) error {
+	h.reader.Close()
+	return h.flush(ctx, 1)
+}
 
 func (h *cacheHasher) flush(ctx context.Context, atLeast int) error {
 	h.fmu.Lock()
@@ -136,15 +141,18 @@ func (h *cacheHasher) Hash(ctx context.Context, e filter.Entry) (string, bool, e
 // query per batch of files: nothing of the catalog is loaded up front, so
 // a catalog of a million files costs no memory here.
 type catalogIndex struct {
-	db    *store.DB
+	loc   *store.Locator
 	names map[string]string // vault and archive names, shared by every location
 }
 
 var _ filter.FrozenIndex = (*catalogIndex)(nil)
 
 func frozenIndex(db *store.DB) *catalogIndex {
-	return &catalogIndex{db: db, names: map[string]string{}}
+	return &catalogIndex{loc: db.Locator(), names: map[string]string{}}
 }
+
+// Close releases the catalog's query.
+func (x *catalogIndex) Close() error { return x.loc.Close() }
 
 func (x *catalogIndex) intern(s string) string {
 	if v, ok := x.names[s]; ok {
@@ -161,7 +169,7 @@ func (x *catalogIndex) LookupMany(ctx context.Context, keys []filter.FileKey) ([
 	for i, k := range keys {
 		sk[i] = store.FileKey{Name: k.Name, Size: k.Size, SHA256: k.SHA256}
 	}
-	locs, err := x.db.LocateFiles(ctx, sk)
+	locs, err := x.loc.Locate(ctx, sk)
 	if err != nil {
 		return nil, err
 	}

@@ -57,16 +57,32 @@ const LocateBatch = 1024
 // newest archive first, nil when none. It asks one query per LocateBatch
 // keys, each key a search of the files' (name, size, sha256) index, so
 // the frozen filter costs the same whether the catalog holds a hundred
-// files or a million, and never loads the catalog into memory.
+// files or a million, and never loads the catalog into memory. A caller
+// with many batches uses a Locator, which prepares its query once.
 func (db *DB) LocateFiles(ctx context.Context, keys []FileKey) ([][]FileLocation, error) {
+	l := db.Locator()
+	defer l.Close()
+	return l.Locate(ctx, keys)
+}
+
+// Locator is LocateFiles with its query prepared once, for the batches of
+// one selection plan. Close it when done.
+type Locator struct {
+	q batchQuery
+}
+
+// Locator prepares LocateFiles' query on first use.
+func (db *DB) Locator() *Locator {
+	return &Locator{q: batchQuery{db: db, full: LocateBatch, text: locateQuery}}
+}
+
+// Close releases the prepared query.
+func (l *Locator) Close() error { return l.q.close() }
+
+// Locate is LocateFiles.
+func (l *Locator) Locate(ctx context.Context, keys []FileKey) ([][]FileLocation, error) {
 	out := make([][]FileLocation, len(keys))
 	at := make(map[FileKey]int, min(len(keys), LocateBatch))
-	var stmt *sql.Stmt
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
 	for start := 0; start < len(keys); start += LocateBatch {
 		batch := keys[start:min(start+LocateBatch, len(keys))]
 		clear(at)
@@ -77,33 +93,21 @@ func (db *DB) LocateFiles(ctx context.Context, keys []FileKey) ([][]FileLocation
 			}
 			args = append(args, k.Name, k.Size, k.SHA256)
 		}
-		q := locateQuery(len(batch))
-		var rows *sql.Rows
-		var err error
-		if len(batch) == LocateBatch {
-			if stmt == nil {
-				if stmt, err = db.sql.PrepareContext(ctx, q); err != nil {
-					return nil, fmt.Errorf("catalog: locate files: %w", err)
-				}
-			}
-			rows, err = stmt.QueryContext(ctx, args...)
-		} else {
-			rows, err = db.sql.QueryContext(ctx, q, args...)
-		}
+		rows, err := l.q.query(ctx, len(batch), args)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: locate files: %w", err)
 		}
 		for rows.Next() {
 			var k FileKey
-			var l FileLocation
+			var loc FileLocation
 			var created string
-			if err := rows.Scan(&k.Name, &k.Size, &k.SHA256, &l.Vault, &l.Archive, &l.Path, &created); err != nil {
+			if err := rows.Scan(&k.Name, &k.Size, &k.SHA256, &loc.Vault, &loc.Archive, &loc.Path, &created); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("catalog: locate files: %w", err)
 			}
-			l.Created = parseTime(created)
+			loc.Created = parseTime(created)
 			if i, ok := at[k]; ok {
-				out[i] = append(out[i], l)
+				out[i] = append(out[i], loc)
 			}
 		}
 		err = rows.Err()
@@ -122,6 +126,38 @@ func (db *DB) LocateFiles(ctx context.Context, keys []FileKey) ([][]FileLocation
 		first[k] = i
 	}
 	return out, nil
+}
+
+// batchQuery is a query over a batch of n arguments: prepared once for
+// full batches, run as it is for the last, shorter one.
+type batchQuery struct {
+	db   *DB
+	full int
+	text func(n int) string
+	stmt *sql.Stmt
+}
+
+func (b *batchQuery) query(ctx context.Context, n int, args []any) (*sql.Rows, error) {
+	if n != b.full {
+		return b.db.sql.QueryContext(ctx, b.text(n), args...)
+	}
+	if b.stmt == nil {
+		stmt, err := b.db.sql.PrepareContext(ctx, b.text(n))
+		if err != nil {
+			return nil, err
+		}
+		b.stmt = stmt
+	}
+	return b.stmt.QueryContext(ctx, args...)
+}
+
+func (b *batchQuery) close() error {
+	if b.stmt == nil {
+		return nil
+	}
+	err := b.stmt.Close()
+	b.stmt = nil
+	return err
 }
 
 // locateQuery looks up n (name, size, sha256) keys at once. The row-value

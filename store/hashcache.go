@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"iter"
 	"strings"
@@ -65,34 +64,39 @@ const HashCacheBatch = 1024
 // HashCacheBatch paths, each path a search of the primary key: a plan asks
 // for the files it is about to hash, so what it holds stays bounded however
 // many files the cache knows. Paths the cache does not know are absent from
-// the result.
+// the result. A caller with many batches uses a HashCacheReader.
 func (db *DB) HashCacheFor(ctx context.Context, paths []string) (map[string]HashEntry, error) {
+	r := db.HashCacheReader()
+	defer r.Close()
+	return r.Lookup(ctx, paths)
+}
+
+// HashCacheReader is HashCacheFor with its query prepared once. Close it
+// when done.
+type HashCacheReader struct {
+	q batchQuery
+}
+
+// HashCacheReader prepares HashCacheFor's query on first use.
+func (db *DB) HashCacheReader() *HashCacheReader {
+	return &HashCacheReader{q: batchQuery{db: db, full: HashCacheBatch, text: func(n int) string {
+		return "SELECT path, size, mtime_ns, inode, sha256 FROM hash_cache WHERE path IN (" + placeholders(n) + ")"
+	}}}
+}
+
+// Close releases the prepared query.
+func (r *HashCacheReader) Close() error { return r.q.close() }
+
+// Lookup is HashCacheFor.
+func (r *HashCacheReader) Lookup(ctx context.Context, paths []string) (map[string]HashEntry, error) {
 	out := make(map[string]HashEntry, len(paths))
-	var stmt *sql.Stmt
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
 	for start := 0; start < len(paths); start += HashCacheBatch {
 		batch := paths[start:min(start+HashCacheBatch, len(paths))]
 		args := make([]any, len(batch))
 		for i, p := range batch {
 			args[i] = p
 		}
-		q := "SELECT path, size, mtime_ns, inode, sha256 FROM hash_cache WHERE path IN (" + placeholders(len(batch)) + ")"
-		var rows *sql.Rows
-		var err error
-		if len(batch) == HashCacheBatch {
-			if stmt == nil {
-				if stmt, err = db.sql.PrepareContext(ctx, q); err != nil {
-					return nil, fmt.Errorf("catalog: hash cache: %w", err)
-				}
-			}
-			rows, err = stmt.QueryContext(ctx, args...)
-		} else {
-			rows, err = db.sql.QueryContext(ctx, q, args...)
-		}
+		rows, err := r.q.query(ctx, len(batch), args)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: hash cache: %w", err)
 		}
