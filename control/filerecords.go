@@ -165,17 +165,15 @@ func (s *fileRecords) files() iter.Seq2[store.FileRecord, error] {
 	}
 }
 
-// hashes yields the hash cache entries the build learnt (a hard link adds
-// nothing: its first name was read).
+// hashes yields the hash cache entries the build learnt. A hard link's
+// name is one too: same inode, size and mtime as the name that was read,
+// so a later plan need not read it either.
 func (s *fileRecords) hashes() iter.Seq2[store.HashEntry, error] {
 	return func(yield func(store.HashEntry, error) bool) {
 		for f, err := range s.each() {
 			if err != nil {
 				yield(store.HashEntry{}, err)
 				return
-			}
-			if f.linked {
-				continue
 			}
 			if !yield(store.HashEntry{Path: f.source, Size: f.size, MtimeNS: f.mtimeNS, Inode: f.inode, SHA256: hex.EncodeToString(f.sum[:])}, nil) {
 				return
