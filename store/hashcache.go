@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"iter"
 	"strings"
@@ -152,22 +153,63 @@ func (tx *Tx) PutHashes(ctx context.Context, entries []HashEntry) error {
 // back from a file), so that a million of them need not be in memory at
 // once; the sequence's first error stops it and is returned.
 func (tx *Tx) PutHashesFrom(ctx context.Context, entries iter.Seq2[HashEntry, error]) error {
-	stmt, err := tx.tx.PrepareContext(ctx, `
-INSERT INTO hash_cache(path, size, mtime_ns, inode, sha256, hashed) VALUES(?, ?, ?, ?, ?, ?)
-ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-	inode = excluded.inode, sha256 = excluded.sha256, hashed = excluded.hashed`)
-	if err != nil {
-		return fmt.Errorf("catalog: hash cache: %w", err)
-	}
-	defer stmt.Close()
+	// As in AddFilesFrom: batches of rows, statements run without the
+	// context's watcher, the context checked once a batch.
+	run := context.WithoutCancel(ctx)
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	now := formatTime(tx.now)
+	batch := make([]HashEntry, 0, addBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		args := make([]any, 0, 6*len(batch))
+		for _, e := range batch {
+			args = append(args, e.Path, e.Size, e.MtimeNS, int64(e.Inode), e.SHA256, now)
+		}
+		var err error
+		if len(batch) == addBatch {
+			if full == nil {
+				if full, err = tx.tx.PrepareContext(run, putHashesQuery(addBatch)); err != nil {
+					return fmt.Errorf("catalog: hash cache: %w", err)
+				}
+			}
+			_, err = full.ExecContext(run, args...)
+		} else {
+			_, err = tx.tx.ExecContext(run, putHashesQuery(len(batch)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("catalog: hash cache, from %s: %w", batch[0].Path, dress(err))
+		}
+		batch = batch[:0]
+		return nil
+	}
 	for e, err := range entries {
 		if err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, e.Path, e.Size, e.MtimeNS, int64(e.Inode), e.SHA256, now); err != nil {
-			return fmt.Errorf("catalog: hash cache %s: %w", e.Path, err)
+		batch = append(batch, e)
+		if len(batch) == addBatch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	return flush()
+}
+
+// putHashesQuery writes n hash cache entries, replacing what the cache
+// knew of those paths.
+func putHashesQuery(n int) string {
+	return `INSERT INTO hash_cache(path, size, mtime_ns, inode, sha256, hashed) VALUES ` + tuples(n, "(?,?,?,?,?,?)") + `
+ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+	inode = excluded.inode, sha256 = excluded.sha256, hashed = excluded.hashed`
 }

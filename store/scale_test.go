@@ -54,6 +54,8 @@ func TestCatalogQueriesUseIndexes(t *testing.T) {
 			[]string{"sqlite_autoindex_files_1 (name=? AND size=? AND sha256=?)"}, []string{"SCAN"}},
 		{"every file, newest copy first", fileLocationsQuery, nil,
 			[]string{"SCAN a USING INDEX archives_created", "SEARCH m USING INDEX sqlite_autoindex_archive_files_1 (archive_id=?)"}, []string{"TEMP B-TREE", "SCAN m"}},
+		{"recording an archive's files", addMembersQuery(3), []any{1, "p", "n", 1, "s", "p", "n", 1, "s", "p", "n", 1, "s"},
+			[]string{"SEARCH f USING COVERING INDEX sqlite_autoindex_files_1 (name=? AND size=? AND sha256=?)"}, []string{"SCAN f"}},
 		{"an archive's files", archiveFilesQuery, []any{1},
 			[]string{"SEARCH m USING INDEX sqlite_autoindex_archive_files_1 (archive_id=?)"}, []string{"TEMP B-TREE", "SCAN"}},
 		{"a vault's archives", "SELECT " + archiveColumns + archiveFrom + "WHERE v.name = ? ORDER BY a.name", []any{"v"},
@@ -207,4 +209,37 @@ func TestAddFilesFromStopsOnError(t *testing.T) {
 	if err != nil || a.FileCount != 3 {
 		t.Fatalf("file count %d, %v; want 3", a.FileCount, err)
 	}
+}
+
+// BenchmarkAddFiles: recording an archive's files, per file.
+func BenchmarkAddFiles(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, b.TempDir()+"/f.db", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const n = 20000
+	files := make([]FileRecord, n)
+	for i := range files {
+		files[i] = FileRecord{Path: fmt.Sprintf("home/a%02d/b%d/f%06d.txt", i/1000, i/100%10, i), Name: fmt.Sprintf("f%06d.txt", i), Size: int64(i), SHA256: fmt.Sprintf("%064x", i)}
+	}
+	var vid int64
+	if err := db.Update(ctx, func(tx *Tx) error { vid, err = tx.PutVault(ctx, Vault{Name: "v"}); return err }); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		err := db.Update(ctx, func(tx *Tx) error {
+			id, err := tx.PutArchive(ctx, Archive{VaultID: vid, Name: fmt.Sprint("a", i), Created: time.Now()})
+			if err != nil {
+				return err
+			}
+			return tx.AddFiles(ctx, id, files)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/file")
 }
