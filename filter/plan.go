@@ -285,7 +285,7 @@ func (p *Plan) lookup(path string) (int, bool) {
 			continue
 		}
 		if r.dir >= 0 {
-			if inDir && r.dir == d && r.base == b {
+			if inDir && r.dir == d && l.base(i) == b {
 				return i, true
 			}
 			continue

@@ -2,8 +2,10 @@ package filter
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // A plan of a million files holds a million entries, so an entry is kept
@@ -12,10 +14,12 @@ import (
 // a folder's path and stored name are kept once, for all its contents.
 // The path and name of an entry are put back together when asked for.
 //
-// Memory per entry: one row (64 bytes) and its base name (16 bytes for
-// most names), plus 32 bytes for its SHA-256 when the frozen filter is on.
-// Entries whose path and name do not follow from their folder's (the
-// roots, and entries given out of archive order) keep both in full.
+// Memory per entry: one row (56 bytes) and the bytes of its base name,
+// plus 32 bytes for its SHA-256 when the frozen filter is on. Rows hold no
+// pointers (names are offsets into a byte arena per chunk of rows), so the
+// garbage collector never scans them. Entries whose path and name do not
+// follow from their folder's (the roots, and entries given out of archive
+// order) keep both in full.
 
 type rowFlags uint8
 
@@ -32,12 +36,15 @@ const (
 type row struct {
 	// dir is the folder holding the entry, an index into EntryList.dirs;
 	// a negative value -1-k means the path and name are loose[k].
-	dir     int32
-	nsec    int32 // ModTime: sec and nsec since the Unix epoch
+	dir  int32
+	nsec int32 // ModTime: sec and nsec since the Unix epoch
+	// nameOff and nameLen place the last component of both path and
+	// name in the names arena of the row's chunk.
+	nameOff uint32
+	nameLen uint16
 	typ     EntryType
 	flags   rowFlags
 	reasons Reasons
-	base    string // the last component of both path and name
 	size    int64
 	sec     int64
 	inode   uint64
@@ -73,6 +80,7 @@ const rowChunk = 1 << 14
 // files then never exists as a list of Entry values.
 type EntryList struct {
 	chunks   [][]row
+	names    [][]byte // per chunk: the base names of its rows, back to back
 	n        int
 	dirs     []dirInfo
 	dirIndex map[string]int32 // directory path -> index in dirs
@@ -100,6 +108,7 @@ func (l *EntryList) Add(e Entry) {
 	}
 	if l.n == len(l.chunks)*rowChunk {
 		l.chunks = append(l.chunks, make([]row, rowChunk))
+		l.names = append(l.names, make([]byte, 0, rowChunk*12))
 	}
 	r := l.at(l.n)
 	*r = row{typ: e.Type, size: e.Size, inode: e.Inode, dev: e.Dev}
@@ -112,9 +121,11 @@ func (l *EntryList) Add(e Entry) {
 	if d, ok := l.dirIndex[parent(e.Path)]; ok {
 		b := base(e.Path)
 		di := &l.dirs[d]
-		if b != "" && joinPath(di.path, b) == e.Path && isJoin(e.Name, di.name, b) {
+		if b != "" && len(b) <= math.MaxUint16 && joinPath(di.path, b) == e.Path && isJoin(e.Name, di.name, b) {
+			c := l.n / rowChunk
 			r.dir = d
-			r.base = strings.Clone(b)
+			r.nameOff, r.nameLen = uint32(len(l.names[c])), uint16(len(b))
+			l.names[c] = append(l.names[c], b...)
 		}
 	}
 	if r.dir < 0 {
@@ -129,6 +140,17 @@ func (l *EntryList) Add(e Entry) {
 }
 
 func (l *EntryList) at(i int) *row { return &l.chunks[i/rowChunk][i%rowChunk] }
+
+// base is the base name of compact row i. The string shares the arena's
+// bytes: they are never written again once appended, and an arena that
+// grew leaves its earlier array to the strings still using it.
+func (l *EntryList) base(i int) string {
+	r := l.at(i)
+	if r.nameLen == 0 {
+		return ""
+	}
+	return unsafe.String(&l.names[i/rowChunk][r.nameOff], int(r.nameLen))
+}
 
 // joinPath is the path of base inside folder dir (an absolute path).
 func joinPath(dir, base string) string {
@@ -152,7 +174,7 @@ func (l *EntryList) path(i int) string {
 	if r.dir < 0 {
 		return l.loose[-1-r.dir].path
 	}
-	return joinPath(l.dirs[r.dir].path, r.base)
+	return joinPath(l.dirs[r.dir].path, l.base(i))
 }
 
 func (l *EntryList) name(i int) string {
@@ -161,9 +183,9 @@ func (l *EntryList) name(i int) string {
 		return l.loose[-1-r.dir].name
 	}
 	if n := l.dirs[r.dir].name; n != "" {
-		return n + "/" + r.base
+		return n + "/" + l.base(i)
 	}
-	return r.base
+	return l.base(i)
 }
 
 // baseName is the last component of the entry's path, without allocating.
@@ -172,7 +194,7 @@ func (l *EntryList) baseName(i int) string {
 	if r.dir < 0 {
 		return base(l.loose[-1-r.dir].path)
 	}
-	return r.base
+	return l.base(i)
 }
 
 // storedBase is the last component of the entry's name (its path when it
@@ -186,7 +208,7 @@ func (l *EntryList) storedBase(i int) string {
 		}
 		return base(lp.name)
 	}
-	return r.base
+	return l.base(i)
 }
 
 func (l *EntryList) entry(i int) Entry {
