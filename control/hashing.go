@@ -1,6 +1,7 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,7 +21,7 @@ import (
 const freshBatch = 8192
 
 func newCacheHasher(db *store.DB) *cacheHasher {
-	h := &cacheHasher{db: db, reader: db.HashCacheReader()}
+	h := &cacheHasher{db: db, reader: db.HashCacheReader(), writing: make(chan struct{}, 1)}
 	h.buffers.New = func() any { b := make([]byte, 256<<10); return &b }
 	return h
 }
@@ -31,7 +32,9 @@ func newCacheHasher(db *store.DB) *cacheHasher {
 // The planner prefetches each batch of files before hashing it: one query
 // per batch, and only the last two batches are held (the planner hashes
 // one while it prefetches the next). Fresh sums are written back every
-// freshBatch files, from the planner's goroutine; Flush writes the rest.
+// freshBatch files by a goroutine of their own (one write at a time), so
+// that the workers never wait for the catalog's commit; Flush waits for it
+// and writes the rest.
 type cacheHasher struct {
 	db      *store.DB
 	reader  *store.HashCacheReader // used from the planner's goroutine only
@@ -42,6 +45,10 @@ type cacheHasher struct {
 
 	fmu   sync.Mutex
 	fresh []store.HashEntry
+	werr  error // the first failed write
+
+	writing chan struct{} // holds a token while a write runs
+	writes  sync.WaitGroup
 }
 
 var (
@@ -62,25 +69,41 @@ func (h *cacheHasher) Prefetch(ctx context.Context, batch []filter.Entry) error 
 	h.mu.Lock()
 	h.cache[0], h.cache[1] = h.cache[1], m
 	h.mu.Unlock()
-	return h.flush(ctx, freshBatch)
-}
-
-// Flush writes the fresh sums not yet in the hash cache, and closes the
-// cache's query.
-func (h *cacheHasher) Flush(ctx context.Context) error {
-	h.reader.Close()
-	return h.flush(ctx, 1)
-}
-
-func (h *cacheHasher) flush(ctx context.Context, atLeast int) error {
 	h.fmu.Lock()
-	if len(h.fresh) < atLeast {
-		h.fmu.Unlock()
-		return nil
+	var fresh []store.HashEntry
+	if len(h.fresh) >= freshBatch {
+		fresh, h.fresh = h.fresh, nil
 	}
-	fresh := h.fresh
+	err = h.werr
+	h.fmu.Unlock()
+	if fresh != nil {
+		// Sums already read are worth keeping even if the plan stops.
+		ctx := context.WithoutCancel(ctx)
+		h.writing <- struct{}{}
+		h.writes.Go(func() {
+			defer func() { <-h.writing }()
+			if err := h.db.PutHashes(ctx, fresh); err != nil {
+				h.fmu.Lock()
+				h.werr = cmp.Or(h.werr, err)
+				h.fmu.Unlock()
+			}
+		})
+	}
+	return err
+}
+
+// Flush waits for the writes under way, writes the fresh sums left, closes
+// the cache's query, and returns the first error.
+func (h *cacheHasher) Flush(ctx context.Context) error {
+	h.writes.Wait()
+	h.reader.Close()
+	h.fmu.Lock()
+	fresh, err := h.fresh, h.werr
 	h.fresh = nil
 	h.fmu.Unlock()
+	if err != nil {
+		return err
+	}
 	return h.db.PutHashes(ctx, fresh)
 }
 
