@@ -118,10 +118,12 @@ func (l *EntryList) Add(e Entry) {
 		r.sec, r.nsec = e.ModTime.Unix(), int32(e.ModTime.Nanosecond())
 	}
 	r.dir = -1
+	// The folder's path is parent(e.Path), so its path joined with b
+	// gives e.Path back; only the stored name needs checking.
 	if d, ok := l.dirIndex[parent(e.Path)]; ok {
 		b := base(e.Path)
 		di := &l.dirs[d]
-		if b != "" && len(b) <= math.MaxUint16 && joinPath(di.path, b) == e.Path && isJoin(e.Name, di.name, b) {
+		if b != "" && len(b) <= math.MaxUint16 && isJoin(e.Name, di.name, b) {
 			c := l.n / rowChunk
 			r.dir = d
 			r.nameOff, r.nameLen = uint32(len(l.names[c])), uint16(len(b))
