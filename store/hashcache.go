@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -72,27 +73,51 @@ func (db *DB) HashCacheFor(ctx context.Context, paths []string) (map[string]Hash
 	return r.Lookup(ctx, paths)
 }
 
-// HashCacheReader is HashCacheFor with its query prepared once. Close it
-// when done.
+// HashCacheReader is HashCacheFor with its queries prepared once. Close
+// it when done.
 type HashCacheReader struct {
-	q batchQuery
+	q     batchQuery
+	db    *DB
+	span  *sql.Stmt
+	wants map[string]struct{}
 }
 
-// HashCacheReader prepares HashCacheFor's query on first use.
+// HashCacheReader prepares HashCacheFor's queries on first use.
 func (db *DB) HashCacheReader() *HashCacheReader {
-	return &HashCacheReader{q: batchQuery{db: db, full: HashCacheBatch, text: func(n int) string {
+	return &HashCacheReader{db: db, q: batchQuery{db: db, full: HashCacheBatch, text: func(n int) string {
 		return "SELECT path, size, mtime_ns, inode, sha256 FROM hash_cache WHERE path IN (" + placeholders(n) + ")"
 	}}}
 }
 
-// Close releases the prepared query.
-func (r *HashCacheReader) Close() error { return r.q.close() }
+// Close releases the prepared queries.
+func (r *HashCacheReader) Close() error {
+	err := r.q.close()
+	if r.span != nil {
+		err = cmp.Or(err, r.span.Close())
+		r.span = nil
+	}
+	return err
+}
 
 // Lookup is HashCacheFor.
+//
+// A plan asks for the files of a few neighbouring folders at a time, whose
+// paths are close together in the primary key's order: reading the keys
+// from the batch's first path to its last costs far less than searching
+// each. When that span holds many more rows than the batch (a batch across
+// a large subfolder it does not include), the lookup stops early and
+// searches each path instead.
 func (r *HashCacheReader) Lookup(ctx context.Context, paths []string) (map[string]HashEntry, error) {
 	out := make(map[string]HashEntry, len(paths))
 	for start := 0; start < len(paths); start += HashCacheBatch {
 		batch := paths[start:min(start+HashCacheBatch, len(paths))]
+		done, err := r.spanOf(ctx, batch, out)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			continue
+		}
 		args := make([]any, len(batch))
 		for i, p := range batch {
 			args[i] = p
@@ -101,23 +126,74 @@ func (r *HashCacheReader) Lookup(ctx context.Context, paths []string) (map[strin
 		if err != nil {
 			return nil, fmt.Errorf("catalog: hash cache: %w", err)
 		}
-		for rows.Next() {
-			var e HashEntry
-			var inode int64
-			if err := rows.Scan(&e.Path, &e.Size, &e.MtimeNS, &inode, &e.SHA256); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("catalog: hash cache: %w", err)
-			}
-			e.Inode = uint64(inode)
-			out[e.Path] = e
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("catalog: hash cache: %w", err)
+		if err := scanHashes(rows, out, nil); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// spanOf reads the rows from the batch's least path to its greatest, at
+// most a few times the batch; it reports false when there were more.
+func (r *HashCacheReader) spanOf(ctx context.Context, batch []string, out map[string]HashEntry) (bool, error) {
+	lo, hi := batch[0], batch[0]
+	if r.wants == nil {
+		r.wants = make(map[string]struct{}, HashCacheBatch)
+	}
+	clear(r.wants)
+	for _, p := range batch {
+		lo, hi = min(lo, p), max(hi, p)
+		r.wants[p] = struct{}{}
+	}
+	if r.span == nil {
+		stmt, err := r.db.sql.PrepareContext(ctx, `
+SELECT path, size, mtime_ns, inode, sha256 FROM hash_cache WHERE path >= ? AND path <= ? ORDER BY path LIMIT ?`)
+		if err != nil {
+			return false, fmt.Errorf("catalog: hash cache: %w", err)
+		}
+		r.span = stmt
+	}
+	limit := 2*len(batch) + 64
+	rows, err := r.span.QueryContext(ctx, lo, hi, limit)
+	if err != nil {
+		return false, fmt.Errorf("catalog: hash cache: %w", err)
+	}
+	found := make(map[string]HashEntry, len(batch))
+	n := 0
+	if err := scanHashes(rows, found, func() { n++ }); err != nil {
+		return false, err
+	}
+	if n == limit {
+		return false, nil
+	}
+	for p, e := range found {
+		if _, ok := r.wants[p]; ok {
+			out[p] = e
+		}
+	}
+	return true, nil
+}
+
+// scanHashes reads hash cache rows into out and closes them; each row
+// calls counted when not nil.
+func scanHashes(rows *sql.Rows, out map[string]HashEntry, counted func()) error {
+	defer rows.Close()
+	for rows.Next() {
+		var e HashEntry
+		var inode int64
+		if err := rows.Scan(&e.Path, &e.Size, &e.MtimeNS, &inode, &e.SHA256); err != nil {
+			return fmt.Errorf("catalog: hash cache: %w", err)
+		}
+		e.Inode = uint64(inode)
+		out[e.Path] = e
+		if counted != nil {
+			counted()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: hash cache: %w", err)
+	}
+	return nil
 }
 
 // placeholders is "?,?,…" for n arguments.

@@ -50,6 +50,8 @@ func TestCatalogQueriesUseIndexes(t *testing.T) {
 			[]string{"SCAN f", "SCAN m"}},
 		{"hash cache", "SELECT path, size, mtime_ns, inode, sha256 FROM hash_cache WHERE path IN (" + placeholders(3) + ")", []any{"a", "b", "c"},
 			[]string{"SEARCH hash_cache USING INDEX sqlite_autoindex_hash_cache_1 (path=?)"}, []string{"SCAN hash_cache"}},
+		{"hash cache span", "SELECT path, size, mtime_ns, inode, sha256 FROM hash_cache WHERE path >= ? AND path <= ? ORDER BY path LIMIT ?", []any{"a", "b", 10},
+			[]string{"SEARCH hash_cache USING INDEX sqlite_autoindex_hash_cache_1 (path>? AND path<?)"}, []string{"TEMP B-TREE", "SCAN hash_cache"}},
 		{"file lookup", "SELECT id FROM files WHERE name = ? AND size = ? AND sha256 = ?", []any{"a", 1, "s"},
 			[]string{"sqlite_autoindex_files_1 (name=? AND size=? AND sha256=?)"}, []string{"SCAN"}},
 		{"every file, newest copy first", fileLocationsQuery, nil,
@@ -242,4 +244,40 @@ func BenchmarkAddFiles(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/file")
+}
+
+// TestHashCacheSpanFallsBack: a batch whose least and greatest paths
+// enclose far more cached rows than it asks for is searched path by path,
+// with the same answer.
+func TestHashCacheSpanFallsBack(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	var entries []HashEntry
+	for i := range 500 {
+		entries = append(entries, HashEntry{Path: fmt.Sprintf("/t/a/deep/f%04d", i), SHA256: "s"})
+	}
+	entries = append(entries, HashEntry{Path: "/t/a.txt", SHA256: "x"}, HashEntry{Path: "/t/a/zz", SHA256: "z"})
+	if err := db.PutHashes(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	r := db.HashCacheReader()
+	defer r.Close()
+	for _, ask := range [][]string{{"/t/a/zz", "/t/a.txt"}, {"/t/a/deep/f0003", "/t/a/deep/f0001", "/t/none"}} {
+		got, err := r.Lookup(ctx, ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, p := range ask {
+			if p != "/t/none" {
+				want++
+				if got[p].Path != p {
+					t.Errorf("%v: %s missing: %v", ask, p, got)
+				}
+			}
+		}
+		if len(got) != want {
+			t.Errorf("%v: got %d entries, want %d", ask, len(got), want)
+		}
+	}
 }
