@@ -89,7 +89,7 @@ type Plan struct {
 	dirParent  []int32 // for each folder of list.dirs, the folder holding it (-1: none)
 	sums       [][sha256.Size]byte
 	excludedBy map[int32]string
-	copies     map[int32][]Location
+	copies     copyTable
 
 	manualGiven  map[string]struct{}
 	manualAdded  map[string]struct{}
@@ -187,7 +187,7 @@ func (p *Plan) settle() {
 func (p *Plan) item(i int) Item {
 	r := p.row(i)
 	it := Item{Entry: p.list.entry(i), Selected: r.has(flagSelected), Override: r.has(flagOverride),
-		Reasons: r.reasons, ExcludedBy: p.excludedBy[int32(i)], FrozenCopies: p.copies[int32(i)]}
+		Reasons: r.reasons, ExcludedBy: p.excludedBy[int32(i)], FrozenCopies: p.copies.of(int32(i))}
 	if r.has(flagSum) {
 		it.SHA256 = hex.EncodeToString(p.sums[i][:])
 	}

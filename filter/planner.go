@@ -400,10 +400,7 @@ func (pl *Planner) record(ctx context.Context, p *Plan, b *hashBatch) error {
 		if len(loc) == 0 {
 			continue
 		}
-		if p.copies == nil {
-			p.copies = map[int32][]Location{}
-		}
-		p.copies[at[j]] = loc
+		p.copies.add(at[j], loc)
 		r := p.row(int(at[j]))
 		r.reasons |= reasonBit(ReasonFrozen)
 		r.set(flagSelected, false)

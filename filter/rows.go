@@ -1,8 +1,10 @@
 package filter
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -264,4 +266,62 @@ func (l *EntryList) check() error {
 		return fmt.Errorf("selection plan: entry %q: path is not absolute", l.bad)
 	}
 	return nil
+}
+
+// copyTable holds the frozen copies of a plan's rows compactly: a plan of
+// a million files already archived has a million copies, each kept in 32
+// bytes and its path's bytes, vault and archive names once for all.
+type copyTable struct {
+	list  []copyRow // by row, in the order added (rows only increase)
+	paths []byte
+	names []string
+	index map[string]int32
+}
+
+type copyRow struct {
+	sec              int64 // Created; see noTime
+	row              int32
+	vault, archive   int32 // in names
+	pathOff, pathLen uint32
+	nsec             int32 // -1: Created unknown
+}
+
+func (c *copyTable) name(s string) int32 {
+	if i, ok := c.index[s]; ok {
+		return i
+	}
+	if c.index == nil {
+		c.index = map[string]int32{}
+	}
+	c.names = append(c.names, s)
+	c.index[s] = int32(len(c.names) - 1)
+	return int32(len(c.names) - 1)
+}
+
+// add records row's copies; rows come in increasing order.
+func (c *copyTable) add(row int32, locs []Location) {
+	for _, l := range locs {
+		r := copyRow{row: row, vault: c.name(l.Vault), archive: c.name(l.Archive),
+			pathOff: uint32(len(c.paths)), pathLen: uint32(len(l.Path)), nsec: -1}
+		if !l.Created.IsZero() {
+			r.sec, r.nsec = l.Created.Unix(), int32(l.Created.Nanosecond())
+		}
+		c.paths = append(c.paths, l.Path...)
+		c.list = append(c.list, r)
+	}
+}
+
+// of gives row's copies, nil when none.
+func (c *copyTable) of(row int32) []Location {
+	i, _ := slices.BinarySearchFunc(c.list, row, func(r copyRow, row int32) int { return cmp.Compare(r.row, row) })
+	var out []Location
+	for ; i < len(c.list) && c.list[i].row == row; i++ {
+		r := c.list[i]
+		l := Location{Vault: c.names[r.vault], Archive: c.names[r.archive], Path: string(c.paths[r.pathOff : r.pathOff+r.pathLen])}
+		if r.nsec >= 0 {
+			l.Created = time.Unix(r.sec, int64(r.nsec)).UTC() // as the catalog gives it
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -67,63 +67,112 @@ func (db *DB) LocateFiles(ctx context.Context, keys []FileKey) ([][]FileLocation
 
 // Locator is LocateFiles with its query prepared once, for the batches of
 // one selection plan. Close it when done.
+//
+// The archives that still exist are read once, when first needed; each
+// batch then asks only for (key, archive, path) rows, so a plan whose
+// every file has a copy shares the vault and archive names of every
+// location instead of reading them a million times.
 type Locator struct {
-	q batchQuery
+	q        batchQuery
+	archives map[int64]archiveRef
+}
+
+type archiveRef struct {
+	vault, name string
+	created     time.Time
+	createdText string
 }
 
 // Locator prepares LocateFiles' query on first use.
-func (db *DB) Locator() *Locator {
-	return &Locator{q: batchQuery{db: db, full: LocateBatch, text: locateQuery}}
-}
+func (db *DB) Locator() *Locator { return &Locator{q: batchQuery{db: db, full: LocateBatch, text: locateQuery}} }
 
 // Close releases the prepared query.
 func (l *Locator) Close() error { return l.q.close() }
 
+func (l *Locator) loadArchives(ctx context.Context) error {
+	rows, err := l.q.db.sql.QueryContext(ctx, `
+SELECT a.id, v.name, a.name, a.created FROM archives a JOIN vaults v ON v.id = a.vault_id
+WHERE a.remote_id IS NOT NULL OR a.local_path != ''`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	l.archives = map[int64]archiveRef{}
+	for rows.Next() {
+		var id int64
+		var a archiveRef
+		if err := rows.Scan(&id, &a.vault, &a.name, &a.createdText); err != nil {
+			return err
+		}
+		a.created = parseTime(a.createdText)
+		l.archives[id] = a
+	}
+	return rows.Err()
+}
+
 // Locate is LocateFiles.
 func (l *Locator) Locate(ctx context.Context, keys []FileKey) ([][]FileLocation, error) {
+	if l.archives == nil {
+		if err := l.loadArchives(ctx); err != nil {
+			return nil, fmt.Errorf("catalog: locate files: %w", err)
+		}
+	}
 	out := make([][]FileLocation, len(keys))
-	at := make(map[FileKey]int, min(len(keys), LocateBatch))
+	type hit struct {
+		archive int64
+		path    string
+	}
+	var hits []hit
 	for start := 0; start < len(keys); start += LocateBatch {
 		batch := keys[start:min(start+LocateBatch, len(keys))]
-		clear(at)
-		args := make([]any, 0, 3*len(batch))
+		args := make([]any, 0, 4*len(batch))
 		for i, k := range batch {
-			if _, dup := at[k]; !dup {
-				at[k] = start + i
-			}
-			args = append(args, k.Name, k.Size, k.SHA256)
+			args = append(args, start+i, k.Name, k.Size, k.SHA256)
 		}
 		rows, err := l.q.query(ctx, len(batch), args)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: locate files: %w", err)
 		}
+		last := -1
+		flush := func() {
+			if last < 0 || len(hits) == 0 {
+				return
+			}
+			// Newest archive first, then by path, as FileLocations.
+			slices.SortFunc(hits, func(a, b hit) int {
+				x, y := l.archives[a.archive], l.archives[b.archive]
+				return cmp.Or(-strings.Compare(x.createdText, y.createdText), -cmp.Compare(a.archive, b.archive), strings.Compare(a.path, b.path))
+			})
+			locs := make([]FileLocation, len(hits))
+			for i, h := range hits {
+				a := l.archives[h.archive]
+				locs[i] = FileLocation{Vault: a.vault, Archive: a.name, Path: h.path, Created: a.created}
+			}
+			out[last] = locs
+			hits = hits[:0]
+		}
 		for rows.Next() {
-			var k FileKey
-			var loc FileLocation
-			var created string
-			if err := rows.Scan(&k.Name, &k.Size, &k.SHA256, &loc.Vault, &loc.Archive, &loc.Path, &created); err != nil {
+			var i int
+			var h hit
+			if err := rows.Scan(&i, &h.archive, &h.path); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("catalog: locate files: %w", err)
 			}
-			loc.Created = parseTime(created)
-			if i, ok := at[k]; ok {
-				out[i] = append(out[i], loc)
+			if _, ok := l.archives[h.archive]; !ok {
+				continue // removed, or neither in Glacier nor local
 			}
+			if i != last {
+				flush()
+				last = i
+			}
+			hits = append(hits, h)
 		}
+		flush()
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
 			return nil, fmt.Errorf("catalog: locate files: %w", err)
 		}
-	}
-	// A key asked twice in one call gets the same answer.
-	first := make(map[FileKey]int)
-	for i, k := range keys {
-		if j, ok := first[k]; ok {
-			out[i] = out[j]
-			continue
-		}
-		first[k] = i
 	}
 	return out, nil
 }
@@ -160,27 +209,16 @@ func (b *batchQuery) close() error {
 	return err
 }
 
-// locateQuery looks up n (name, size, sha256) keys at once. The row-value
-// IN list is searched key by key on the unique index of files.
+// locateQuery looks up n (index, name, size, sha256) keys at once, each a
+// search of the files' unique index, and gives (index, archive, path)
+// rows grouped by index in the order given.
 func locateQuery(n int) string {
-	var b strings.Builder
-	b.WriteString(`
-SELECT f.name, f.size, f.sha256, v.name, a.name, m.path, a.created
-FROM files f
+	return `
+SELECT k.column1, m.archive_id, m.path
+FROM (VALUES ` + tuples(n, "(?,?,?,?)") + `) AS k
+JOIN files f ON f.name = k.column2 AND f.size = k.column3 AND f.sha256 = k.column4
 JOIN archive_files m ON m.file_id = f.id
-JOIN archives a ON a.id = m.archive_id
-JOIN vaults v ON v.id = a.vault_id
-WHERE (f.name, f.size, f.sha256) IN (VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?)")
-	}
-	b.WriteString(`)
-AND (a.remote_id IS NOT NULL OR a.local_path != '')
-ORDER BY a.created DESC, a.id DESC, m.path`)
-	return b.String()
+ORDER BY k.column1`
 }
 
 // fileLocationsQuery walks the archives newest first on archives_created

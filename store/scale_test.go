@@ -34,10 +34,7 @@ func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
 // scan or sort whole tables.
 func TestCatalogQueriesUseIndexes(t *testing.T) {
 	db := openTest(t)
-	three := make([]any, 9)
-	for i := range three {
-		three[i] = "x"
-	}
+	three := []any{0, "a", 1, "s", 1, "b", 2, "t", 2, "c", 3, "u"}
 	for _, tt := range []struct {
 		what string
 		q    string
