@@ -212,14 +212,17 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 	}
 	plan, err := planner.Plan(ctx, filter.Request{Roots: roots, List: list, Filters: req.Filters,
 		Regex: req.Regex, ManualExclusions: x.Manual, Problems: problems, Progress: req.Progress})
-	if hasher != nil {
-		// What was read is worth keeping even when the plan failed.
-		if ferr := hasher.Flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
-			err = ferr
-		}
-	}
 	if err != nil {
+		if hasher != nil {
+			// What was read is worth keeping even when the plan failed.
+			hasher.Flush(context.WithoutCancel(ctx))
+		}
 		return nil, mark(ErrInvalid, err)
+	}
+	if hasher != nil {
+		if err := hasher.Flush(ctx); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range req.Exclude {
 		if err := plan.Select(absPath(p), false); err != nil {
