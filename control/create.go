@@ -456,11 +456,12 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 		}
 		return tx.PutHashesFrom(ctx, records.hashes())
 	})
+	files := records.n
+	records.remove() // not kept through the upload
 	if err != nil {
 		os.Remove(temp)
 		return "", err
 	}
-	files := records.n
 	e.changed()
 	if err := e.install(ctx, a); err != nil {
 		return "", err

@@ -84,10 +84,14 @@ func (s *fileRecords) done() error {
 	return nil
 }
 
-// remove closes and deletes the file.
+// remove closes and deletes the file; again, it does nothing.
 func (s *fileRecords) remove() {
+	if s.f == nil {
+		return
+	}
 	s.f.Close()
 	os.Remove(s.f.Name())
+	s.f = nil
 }
 
 type spooledFile struct {
