@@ -84,7 +84,9 @@ type archiveRef struct {
 }
 
 // Locator prepares LocateFiles' query on first use.
-func (db *DB) Locator() *Locator { return &Locator{q: batchQuery{db: db, full: LocateBatch, text: locateQuery}} }
+func (db *DB) Locator() *Locator {
+	return &Locator{q: batchQuery{db: db, full: LocateBatch, text: locateQuery}}
+}
 
 // Close releases the prepared query.
 func (l *Locator) Close() error { return l.q.close() }
