@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,26 +117,60 @@ func (r *PlanRequest) check(ctx context.Context, e *Engine) (*action, error) {
 	}}, nil
 }
 
-// Selection is a plan together with the walk entries it selects.
+// Selection is a plan together with what the tar needs of the entries it
+// selects beyond the plan itself.
 type Selection struct {
-	Plan    *filter.Plan
-	entries map[string]tarball.Entry // by source path
+	Plan *filter.Plan
+	meta map[fileID]entryMeta
+}
+
+// fileID is a walked entry's device and inode.
+type fileID struct{ dev, ino uint64 }
+
+// entryMeta is what a tar header of a directory or symbolic link takes
+// from the walk and the plan does not keep (a regular file's header comes
+// from the open file). Entries sharing an inode share it.
+type entryMeta struct {
+	mode     fs.FileMode
+	uid, gid uint32
+	target   string
 }
 
 // Entries are the selected entries, in archive order, ready for the tar.
 func (s *Selection) Entries() []tarball.Entry {
-	sel := s.Plan.Selected()
-	out := make([]tarball.Entry, 0, len(sel))
-	for _, e := range sel {
-		out = append(out, s.entries[e.Path])
+	var out []tarball.Entry
+	for e := range s.Each() {
+		out = append(out, e)
 	}
 	return out
+}
+
+// Each yields the selected entries, in archive order, ready for the tar,
+// one at a time.
+func (s *Selection) Each() iter.Seq[tarball.Entry] {
+	return func(yield func(tarball.Entry) bool) {
+		for e := range s.Plan.SelectedEntries() {
+			t := tarball.Entry{Source: e.Path, Name: e.Name, Type: tarType(e.Type), Size: e.Size,
+				ModTime: e.ModTime, Dev: e.Dev, Inode: e.Inode}
+			if m, ok := s.meta[fileID{e.Dev, e.Inode}]; ok && t.Type != tarball.TypeFile {
+				t.Mode, t.Uid, t.Gid, t.LinkTarget = m.mode, m.uid, m.gid, m.target
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
 }
 
 // Plan walks the paths and proposes a selection: which files go into an
 // archive and, for each one left out, why. With req.Remember the person's
 // exclusions and inclusions are remembered in the catalog; otherwise the
 // plan changes nothing there but the hash cache.
+//
+// Nothing here grows by more than a compact plan row per walked entry: the
+// walk feeds the plan's entry list as it goes, the hash cache and the
+// catalog's files are asked in batches (see cacheHasher, catalogIndex),
+// and only directories and symbolic links keep what the tar needs besides.
 func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) {
 	if len(req.Paths) == 0 {
 		return nil, refuse(ErrInvalid, "no files or folders given")
@@ -150,24 +186,25 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 		}
 		roots[i] = abs
 	}
-	walked, err := tarball.Walk(ctx, roots, tarball.WalkOptions{Logger: e.log})
-	if err != nil {
-		return nil, mark(ErrInvalid, err)
-	}
-	entries := make([]filter.Entry, len(walked.Entries))
-	byPath := make(map[string]tarball.Entry, len(walked.Entries))
-	for i, w := range walked.Entries {
-		entries[i] = filter.Entry{Path: w.Source, Name: w.Name, Type: entryType(w.Type), Size: w.Size,
-			ModTime: w.ModTime, Inode: w.Inode, Dev: w.Dev}
-		byPath[w.Source] = w
-	}
-	problems := make([]filter.Problem, 0, len(walked.Problems))
-	for _, p := range walked.Problems {
+	list := filter.NewEntryList()
+	meta := map[fileID]entryMeta{}
+	var problems []filter.Problem
+	opts := tarball.WalkOptions{Logger: e.log, OnProblem: func(p tarball.Problem) {
 		if p.Kind == tarball.ProblemNonUTF8 {
-			// Kept byte for byte: nothing is left out, nothing to warn of.
-			continue
+			return // kept byte for byte: nothing is left out, nothing to warn of
 		}
 		problems = append(problems, filter.Problem{Path: p.Source, Op: "walk", Err: errors.New(p.String())})
+	}}
+	err := tarball.WalkEach(ctx, roots, opts, func(w *tarball.Entry) error {
+		list.Add(filter.Entry{Path: w.Source, Name: w.Name, Type: entryType(w.Type), Size: w.Size,
+			ModTime: w.ModTime, Inode: w.Inode, Dev: w.Dev})
+		if w.Type == tarball.TypeDir || w.Type == tarball.TypeSymlink {
+			meta[fileID{w.Dev, w.Inode}] = entryMeta{mode: w.Mode, uid: w.Uid, gid: w.Gid, target: w.LinkTarget}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, mark(ErrInvalid, err)
 	}
 
 	x, err := e.ExclusionSettings(ctx)
@@ -177,27 +214,26 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 	cfg := filter.Config{Exclusions: x.Exclude, BackupPatterns: x.Backup, HashWorkers: e.tune().Threads, Logger: e.log}
 	var hasher *cacheHasher
 	if req.Filters.Has(filter.FilterFrozen) {
-		cache, err := e.o.DB.HashCacheUnder(ctx, roots)
-		if err != nil {
-			return nil, err
-		}
-		hasher = newCacheHasher(cache)
-		cfg.Hasher = hasher
-		if cfg.Frozen, err = frozenIndex(ctx, e.o.DB); err != nil {
-			return nil, err
-		}
+		hasher = newCacheHasher(e.o.DB)
+		index := frozenIndex(e.o.DB)
+		defer index.Close()
+		cfg.Hasher, cfg.Frozen = hasher, index
 	}
 	planner, err := filter.NewPlanner(cfg)
 	if err != nil {
 		return nil, mark(ErrInvalid, err)
 	}
-	plan, err := planner.Plan(ctx, filter.Request{Roots: roots, Entries: entries, Filters: req.Filters,
+	plan, err := planner.Plan(ctx, filter.Request{Roots: roots, List: list, Filters: req.Filters,
 		Regex: req.Regex, ManualExclusions: x.Manual, Problems: problems, Progress: req.Progress})
 	if err != nil {
+		if hasher != nil {
+			// What was read is worth keeping even when the plan failed.
+			hasher.Flush(context.WithoutCancel(ctx))
+		}
 		return nil, mark(ErrInvalid, err)
 	}
 	if hasher != nil {
-		if err := e.o.DB.PutHashes(ctx, hasher.fresh); err != nil {
+		if err := hasher.Flush(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -233,7 +269,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Selection, error) 
 			return nil, err
 		}
 	}
-	return &Selection{Plan: plan, entries: byPath}, nil
+	return &Selection{Plan: plan, meta: meta}, nil
 }
 
 func absPath(p string) string {
@@ -241,6 +277,19 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+func tarType(t filter.EntryType) tarball.EntryType {
+	switch t {
+	case filter.TypeFile:
+		return tarball.TypeFile
+	case filter.TypeDir:
+		return tarball.TypeDir
+	case filter.TypeSymlink:
+		return tarball.TypeSymlink
+	default:
+		return tarball.TypeOther
+	}
 }
 
 func entryType(t tarball.EntryType) filter.EntryType {
@@ -381,22 +430,28 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 	}
 	run.Phase("build", sel.Plan.Summary().Selected.Bytes)
 	temp := filepath.Join(e.tempDir(), fmt.Sprintf("%s%s-%d", buildPrefix, e.id, run.ID()))
-	built, err := pipeline.Build(ctx, pipeline.BuildRequest{Entries: sel.Entries(), Compression: alg,
-		Threads: e.tune().Threads, Dest: temp, Progress: run.Add, Logger: e.log})
+	if err := os.MkdirAll(filepath.Dir(temp), 0o700); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	// The files' records wait in a file beside the build, not in memory,
+	// until the archive's row commits with them.
+	records, err := newFileRecords(temp + ".files")
 	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer records.remove()
+	built, err := pipeline.Build(ctx, pipeline.BuildRequest{Each: sel.Each(), OnFile: records.add, Compression: alg,
+		Threads: e.tune().Threads, Dest: temp, Progress: run.Add, Logger: e.log})
+	if err == nil {
+		err = records.done()
+	}
+	if err != nil {
+		os.Remove(temp)
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	a := store.Archive{Vault: req.Vault, Name: req.Name, Description: description,
 		SHA256: built.SHA256, LocalSize: built.Size, Compression: string(alg), Cipher: d.Cipher, KeyID: d.KeyID,
 		Created: e.o.Now(), LocalPath: e.localPath(req.Vault, req.Name), Installing: temp}
-	files := make([]store.FileRecord, len(built.Files))
-	hashes := make([]store.HashEntry, 0, len(built.Files))
-	for i, f := range built.Files {
-		files[i] = store.FileRecord{Path: f.Path, Name: f.Name, Size: f.Size, SHA256: f.SHA256}
-		if f.LinkOf == "" {
-			hashes = append(hashes, store.HashEntry{Path: f.Source, Size: f.Size, MtimeNS: f.ModTime.UnixNano(), Inode: f.Inode, SHA256: f.SHA256})
-		}
-	}
 	err = e.o.DB.Update(ctx, func(tx *store.Tx) error {
 		v, err := tx.Vault(ctx, req.Vault)
 		if err != nil {
@@ -411,11 +466,13 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 			return dress(what, err)
 		}
 		a.ID = id
-		if err := tx.AddFiles(ctx, id, files); err != nil {
+		if err := tx.AddFilesFrom(ctx, id, records.files()); err != nil {
 			return err
 		}
-		return tx.PutHashes(ctx, hashes)
+		return tx.PutHashesFrom(ctx, records.hashes())
 	})
+	files := records.n
+	records.remove() // not kept through the upload
 	if err != nil {
 		os.Remove(temp)
 		return "", err
@@ -424,8 +481,8 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 	if err := e.install(ctx, a); err != nil {
 		return "", err
 	}
-	a.FileCount, a.Installing = int64(len(files)), ""
-	e.log.Info().Str("vault", req.Vault).Str("archive", req.Name).Int("files", len(files)).
+	a.FileCount, a.Installing = files, ""
+	e.log.Info().Str("vault", req.Vault).Str("archive", req.Name).Int64("files", files).
 		Int64("bytes", built.Size).Str("compression", string(alg)).Str("cipher", d.Cipher).Msg("archive built")
 	holds := tallyBuilt(built.Result)
 	if req.NoUpload {

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -224,6 +225,42 @@ func TestJSONEmptyPlan(t *testing.T) {
 	for _, k := range []string{"roots", "entries", "problems"} {
 		if v, ok := raw[k].([]any); !ok || len(v) != 0 {
 			t.Errorf("%s = %#v, want []", k, raw[k])
+		}
+	}
+}
+
+// TestAppendEntryMatchesEncoder: the hand-written entry encoder writes what
+// encoding/json writes for the same DocEntry, byte for byte.
+func TestAppendEntryMatchesEncoder(t *testing.T) {
+	names := []string{"plain.txt", "with space", "quote\"and\\back", "tab\tnew\nline\r", "ctl\x01\x1f\x7f",
+		"html <a href='x'>&amp;</a>", "sep\u2028para\u2029", "é ü 日本 🎉", "bad\xff\xfeutf8", "", "/", "a/b/c"}
+	var items []Item
+	for i, n := range names {
+		it := Item{Entry: Entry{Path: "/home/" + n, Name: "home/" + n, Type: EntryType(i % 4), Size: int64(i) * 1000}}
+		if i%2 == 0 {
+			it.ModTime = testTime.Add(time.Duration(i) * 1234567 * time.Nanosecond)
+		}
+		it.Selected, it.Override = i%3 == 0, i%5 == 0
+		it.Reasons = Reasons(i * 37 % (1 << numReasons))
+		if i%4 == 1 {
+			it.ExcludedBy = "re:" + n
+		}
+		if i%3 == 1 {
+			it.SHA256 = fakeSum(it.Entry)
+			it.FrozenCopies = []Location{{Vault: "v" + n, Archive: "a", Path: "p/" + n, Created: testTime}, {Vault: "w", Archive: n, Path: n}}
+		}
+		items = append(items, it)
+	}
+	for _, it := range items {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(docEntry(&it)); err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		if got := appendEntry(nil, &it); !bytes.Equal(got, want) {
+			t.Errorf("%q:\n got %s\nwant %s", it.Path, got, want)
 		}
 	}
 }

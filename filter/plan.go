@@ -1,8 +1,11 @@
 package filter
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 )
@@ -28,9 +31,6 @@ type Item struct {
 	SHA256 string
 	// FrozenCopies are where the file is already kept, newest archive first.
 	FrozenCopies []Location
-
-	hasChildren  bool // a directory that was not empty in the source
-	descSelected bool // scratch for resolve
 }
 
 // Count is a number of files and their bytes.
@@ -74,16 +74,22 @@ type ManualChanges struct {
 }
 
 // Plan is a selection plan. It is not safe for concurrent use.
+//
+// It keeps its entries compactly (see EntryList): Items, Item and
+// Selected build Entry values on demand; All and SelectedEntries do so one
+// at a time, which is what a plan of a million files should use.
 type Plan struct {
 	roots    []string
 	filters  Set
 	regex    string
-	items    []Item
+	list     *EntryList
 	problems []Problem
 	hashing  HashStats
 
-	dirIndex  map[string]int32 // directory path -> item
-	pathIndex map[string]int32 // every path -> item; built on the first Select
+	dirParent  []int32 // for each folder of list.dirs, the folder holding it (-1: none)
+	sums       [][sha256.Size]byte
+	excludedBy map[int32]string
+	copies     copyTable
 
 	manualGiven  map[string]struct{}
 	manualAdded  map[string]struct{}
@@ -97,59 +103,74 @@ type Plan struct {
 	summary *Summary
 }
 
+func (p *Plan) row(i int) *row { return p.list.at(i) }
+
+// dirRow is the row of folder d, -1 when that row was dropped.
+func (p *Plan) dirRow(d int32) int {
+	i := int(p.list.dirs[d].row)
+	if p.row(i).has(flagDropped) {
+		return -1
+	}
+	return i
+}
+
 func (p *Plan) indexDirs() {
-	p.dirIndex = make(map[string]int32)
-	for i := range p.items {
-		if p.items[i].Type == TypeDir {
-			p.dirIndex[p.items[i].Path] = int32(i)
-		}
+	dirs := p.list.dirs
+	p.dirParent = make([]int32, len(dirs))
+	for d := range dirs {
+		p.dirParent[d] = p.list.parentDir(int(dirs[d].row))
 	}
 }
 
 // resolve settles directories from their contents.
 func (p *Plan) resolve() {
 	const nothing = Reasons(1 << ReasonNothingSelected)
-	for i := range p.items {
-		p.items[i].descSelected = false
+	n := p.list.n
+	for i := range n {
+		p.row(i).set(flagDescSelected, false)
 	}
-	lastMarked := ""
-	for i := range p.items {
-		it := &p.items[i]
-		leaf := it.Selected
-		if it.Type == TypeDir {
-			own := it.Reasons &^ nothing
-			leaf = !it.hasChildren && (own == 0 || it.Override)
+	lastMarked := int32(-2)
+	for i := range n {
+		r := p.row(i)
+		if r.has(flagDropped) {
+			continue
+		}
+		leaf := r.has(flagSelected)
+		if r.typ == TypeDir {
+			own := r.reasons &^ nothing
+			leaf = !r.has(flagHasChildren) && (own == 0 || r.has(flagOverride))
 		}
 		if !leaf {
 			continue
 		}
 		// Mark the folders above; stop at one already marked, so the whole
 		// pass costs one visit per directory.
-		q := parent(it.Path)
-		if q == lastMarked {
+		d := p.list.parentDir(i)
+		if d == lastMarked {
 			continue
 		}
-		lastMarked = q
-		for ; q != ""; q = parent(q) {
-			j, ok := p.dirIndex[q]
-			if !ok {
+		lastMarked = d
+		for ; d >= 0; d = p.dirParent[d] {
+			j := p.dirRow(d)
+			if j < 0 {
 				continue
 			}
-			if p.items[j].descSelected {
+			if p.row(j).has(flagDescSelected) {
 				break
 			}
-			p.items[j].descSelected = true
+			p.row(j).set(flagDescSelected, true)
 		}
 	}
-	for i := range p.items {
-		it := &p.items[i]
-		if it.Type != TypeDir {
+	for i := range n {
+		r := p.row(i)
+		if r.typ != TypeDir || r.has(flagDropped) {
 			continue
 		}
-		it.Reasons &^= nothing
-		it.Selected = it.descSelected || (!it.hasChildren && (it.Reasons == 0 || it.Override))
-		if !it.Selected && it.Reasons == 0 {
-			it.Reasons |= nothing
+		r.reasons &^= nothing
+		sel := r.has(flagDescSelected) || (!r.has(flagHasChildren) && (r.reasons == 0 || r.has(flagOverride)))
+		r.set(flagSelected, sel)
+		if !sel && r.reasons == 0 {
+			r.reasons |= nothing
 		}
 	}
 	p.dirty = false
@@ -162,6 +183,17 @@ func (p *Plan) settle() {
 	}
 }
 
+// item builds the Item of row i.
+func (p *Plan) item(i int) Item {
+	r := p.row(i)
+	it := Item{Entry: p.list.entry(i), Selected: r.has(flagSelected), Override: r.has(flagOverride),
+		Reasons: r.reasons, ExcludedBy: p.excludedBy[int32(i)], FrozenCopies: p.copies.of(int32(i))}
+	if r.has(flagSum) {
+		it.SHA256 = hex.EncodeToString(p.sums[i][:])
+	}
+	return it
+}
+
 // Roots are the picked files and folders.
 func (p *Plan) Roots() []string { return p.roots }
 
@@ -172,11 +204,29 @@ func (p *Plan) Filters() Set { return p.filters }
 // Regex is the selection's expression, "" when the regex filter is off.
 func (p *Plan) Regex() string { return p.regex }
 
-// Items are the plan's entries in archive order. The slice belongs to the
-// plan: read it, do not change it, and do not keep it across Select or Drop.
+// Items are the plan's entries in archive order, built anew on each call
+// (a large plan is better read with All).
 func (p *Plan) Items() []Item {
-	p.settle()
-	return p.items
+	var out []Item
+	for it := range p.All() {
+		out = append(out, it)
+	}
+	return out
+}
+
+// All yields the plan's entries in archive order, one at a time.
+func (p *Plan) All() iter.Seq[Item] {
+	return func(yield func(Item) bool) {
+		p.settle()
+		for i := range p.list.n {
+			if p.row(i).has(flagDropped) {
+				continue
+			}
+			if !yield(p.item(i)) {
+				return
+			}
+		}
+	}
 }
 
 // Item finds the entry for a path.
@@ -186,34 +236,65 @@ func (p *Plan) Item(path string) (Item, bool) {
 	if !ok {
 		return Item{}, false
 	}
-	return p.items[i], true
+	return p.item(i), true
 }
 
 // Selected are the entries that go into the archive, in archive order.
 func (p *Plan) Selected() []Entry {
-	p.settle()
-	out := make([]Entry, 0, len(p.items))
-	for i := range p.items {
-		if p.items[i].Selected {
-			out = append(out, p.items[i].Entry)
-		}
+	out := []Entry{}
+	for e := range p.SelectedEntries() {
+		out = append(out, e)
 	}
 	return out
+}
+
+// SelectedEntries yields the entries that go into the archive, in archive
+// order, one at a time. The plan must not change while it runs.
+func (p *Plan) SelectedEntries() iter.Seq[Entry] {
+	return func(yield func(Entry) bool) {
+		p.settle()
+		for i := range p.list.n {
+			if r := p.row(i); r.has(flagSelected) && !r.has(flagDropped) {
+				if !yield(p.list.entry(i)) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // Problems are the walk's problems followed by the plan's own (files that
 // could not be hashed), in entry order.
 func (p *Plan) Problems() []Problem { return p.problems }
 
-func (p *Plan) lookup(path string) (int32, bool) {
-	if p.pathIndex == nil {
-		p.pathIndex = make(map[string]int32, len(p.items))
-		for i := range p.items {
-			p.pathIndex[p.items[i].Path] = int32(i)
+// lookup finds the row of a path that was not dropped. Folders are found
+// in the index; other entries by one pass over the rows, comparing base
+// names first (Select is a person's act, a few per plan).
+func (p *Plan) lookup(path string) (int, bool) {
+	l := p.list
+	if d, ok := l.dirIndex[path]; ok {
+		if i := p.dirRow(d); i >= 0 && l.path(i) == path {
+			return i, true
 		}
 	}
-	i, ok := p.pathIndex[path]
-	return i, ok
+	d, inDir := l.dirIndex[parent(path)]
+	b := base(path)
+	for i := range l.n {
+		r := l.at(i)
+		if r.has(flagDropped) {
+			continue
+		}
+		if r.dir >= 0 {
+			if inDir && r.dir == d && l.base(i) == b {
+				return i, true
+			}
+			continue
+		}
+		if l.loose[-1-r.dir].path == path {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // Select is a person ticking (selected) or unticking an entry. For a
@@ -227,8 +308,7 @@ func (p *Plan) Select(path string, selected bool) error {
 	if !ok {
 		return fmt.Errorf("%q is not in this selection (dropped, or never walked)", path)
 	}
-	it := &p.items[i]
-	switch it.Type {
+	switch p.row(i).typ {
 	case TypeOther:
 		if selected {
 			return fmt.Errorf("%q is a device, socket or FIFO and cannot be archived", path)
@@ -239,48 +319,60 @@ func (p *Plan) Select(path string, selected bool) error {
 		if path == "/" {
 			prefix = "/"
 		}
-		for j := range p.items {
-			if strings.HasPrefix(p.items[j].Path, prefix) {
-				p.mark(&p.items[j], selected)
+		l := p.list
+		under := make([]bool, len(l.dirs))
+		for d := range l.dirs {
+			dp := l.dirs[d].path
+			under[d] = dp == path || strings.HasPrefix(dp, prefix)
+		}
+		for j := range l.n {
+			r := l.at(j)
+			if r.has(flagDropped) {
+				continue
+			}
+			if r.dir >= 0 && under[r.dir] || r.dir < 0 && strings.HasPrefix(l.loose[-1-r.dir].path, prefix) {
+				p.mark(j, selected)
 			}
 		}
 	}
-	p.mark(it, selected)
+	p.mark(i, selected)
 	p.dirty = true
 	p.summary = nil
 	return nil
 }
 
-func (p *Plan) mark(it *Item, selected bool) {
+func (p *Plan) mark(i int, selected bool) {
 	const manual = Reasons(1 << ReasonManual)
 	const nothing = Reasons(1 << ReasonNothingSelected)
-	if it.Type == TypeOther {
+	r := p.row(i)
+	if r.typ == TypeOther {
 		return
 	}
-	_, given := p.manualGiven[it.Path]
+	path := p.list.path(i)
+	_, given := p.manualGiven[path]
 	if !selected {
-		it.Reasons |= manual
-		it.Override = false
-		it.Selected = false
+		r.reasons |= manual
+		r.set(flagOverride, false)
+		r.set(flagSelected, false)
 		if given {
-			delete(p.manualLifted, it.Path)
+			delete(p.manualLifted, path)
 		} else {
 			if p.manualAdded == nil {
 				p.manualAdded = map[string]struct{}{}
 			}
-			p.manualAdded[it.Path] = struct{}{}
+			p.manualAdded[path] = struct{}{}
 		}
 		return
 	}
-	it.Reasons &^= manual | nothing
-	it.Override = it.Reasons != 0
-	it.Selected = true
-	delete(p.manualAdded, it.Path)
+	r.reasons &^= manual | nothing
+	r.set(flagOverride, r.reasons != 0)
+	r.set(flagSelected, true)
+	delete(p.manualAdded, path)
 	if given {
 		if p.manualLifted == nil {
 			p.manualLifted = map[string]struct{}{}
 		}
-		p.manualLifted[it.Path] = struct{}{}
+		p.manualLifted[path] = struct{}{}
 	}
 }
 
@@ -305,28 +397,24 @@ func (p *Plan) ManualChanges() ManualChanges {
 // before the drop are kept.
 func (p *Plan) Drop() {
 	p.settle()
-	kept := p.items[:0]
-	for _, it := range p.items {
-		if it.Selected {
-			kept = append(kept, it)
+	for i := range p.list.n {
+		r := p.row(i)
+		if r.has(flagSelected) || r.has(flagDropped) {
 			continue
 		}
-		if it.Type == TypeDir {
+		r.flags |= flagDropped
+		if r.typ == TypeDir {
 			p.droppedDirs++
 			continue
 		}
-		p.dropped.add(it.Size)
-		for r := range numReasons {
-			if it.Reasons.Has(r) {
-				p.droppedByReason[r].add(it.Size)
+		p.dropped.add(r.size)
+		for k := range numReasons {
+			if r.reasons.Has(k) {
+				p.droppedByReason[k].add(r.size)
 			}
 		}
 	}
-	clear(p.items[len(kept):])
-	p.items = kept
 	p.filters = p.filters.With(FilterDrop)
-	p.indexDirs()
-	p.pathIndex = nil
 	p.summary = nil
 }
 
@@ -338,31 +426,34 @@ func (p *Plan) Summary() Summary {
 	}
 	s := Summary{Hashing: p.hashing, Dropped: p.dropped, LeftOut: p.dropped, DirsLeftOut: p.droppedDirs}
 	byReason := p.droppedByReason
-	for i := range p.items {
-		it := &p.items[i]
-		if it.Type == TypeDir {
-			if it.Selected {
+	for i := range p.list.n {
+		r := p.row(i)
+		if r.has(flagDropped) {
+			continue
+		}
+		if r.typ == TypeDir {
+			if r.has(flagSelected) {
 				s.DirsSelected++
 			} else {
 				s.DirsLeftOut++
 			}
 			continue
 		}
-		if it.Selected {
-			s.Selected.add(it.Size)
+		if r.has(flagSelected) {
+			s.Selected.add(r.size)
 			continue
 		}
-		s.LeftOut.add(it.Size)
-		for r := range numReasons {
-			if it.Reasons.Has(r) {
-				byReason[r].add(it.Size)
+		s.LeftOut.add(r.size)
+		for k := range numReasons {
+			if r.reasons.Has(k) {
+				byReason[k].add(r.size)
 			}
 		}
 	}
 	s.ByReason = make([]ReasonCount, 0, numReasons)
-	for r := range numReasons {
-		if byReason[r].Files > 0 || p.reasonOn(r) {
-			s.ByReason = append(s.ByReason, ReasonCount{Reason: reasonNames[r], Count: byReason[r]})
+	for k := range numReasons {
+		if byReason[k].Files > 0 || p.reasonOn(k) {
+			s.ByReason = append(s.ByReason, ReasonCount{Reason: reasonNames[k], Count: byReason[k]})
 		}
 	}
 	p.summary = &s

@@ -2,6 +2,8 @@ package filter
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -66,6 +68,9 @@ type Request struct {
 	Roots []string
 	// Entries are the walk's result, in archive order.
 	Entries []Entry
+	// List, when set, is the walk's result instead of Entries, kept
+	// compactly (see EntryList); the plan takes it over.
+	List *EntryList
 	// Filters are the filters on for this selection (DefaultFilters for the
 	// manual's defaults).
 	Filters Set
@@ -125,69 +130,80 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		req.Regex = ""
 	}
 
+	list := req.List
+	if list == nil {
+		list = NewEntryList()
+		for _, e := range req.Entries {
+			list.Add(e)
+		}
+	}
+	if err := list.check(); err != nil {
+		return nil, err
+	}
 	p := &Plan{
 		roots:    append([]string(nil), req.Roots...),
 		filters:  filters,
 		regex:    req.Regex,
-		items:    make([]Item, len(req.Entries)),
+		list:     list,
 		problems: append([]Problem(nil), req.Problems...),
 	}
 	p.manualGiven = make(map[string]struct{}, len(req.ManualExclusions))
 	for _, m := range req.ManualExclusions {
 		p.manualGiven[m] = struct{}{}
 	}
-	for i, e := range req.Entries {
-		if !strings.HasPrefix(e.Path, "/") {
-			return nil, fmt.Errorf("selection plan: entry %q: path is not absolute", e.Path)
-		}
-		p.items[i].Entry = e
-	}
 	p.indexDirs()
 
 	manualOn := filters.Has(FilterManual) && len(p.manualGiven) > 0
 	excludedOn := filters.Has(FilterExcluded) && pl.exclusions.Len() > 0
 	backupOn := filters.Has(FilterBackup)
+	needPath := manualOn || excludedOn || rx != nil
 	var excl exclusionCursor
-	lastDir := ""
-	for i := range p.items {
-		it := &p.items[i]
-		// Files of one folder come together; look their folder up once.
-		if d := parent(it.Path); d != lastDir {
+	lastDir := int32(-2)
+	for i := range list.n {
+		r := list.at(i)
+		// Files of one folder come together; mark their folder once.
+		if d := list.parentDir(i); d != lastDir {
 			lastDir = d
-			if j, ok := p.dirIndex[d]; ok {
-				p.items[j].hasChildren = true
+			if d >= 0 {
+				list.at(int(list.dirs[d].row)).flags |= flagHasChildren
 			}
 		}
-		isDir := it.Type == TypeDir
-		var r Reasons
-		if backupOn && !isDir && pl.backup.match(base(it.Path)) {
-			r |= reasonBit(ReasonBackup)
+		isDir := r.typ == TypeDir
+		var rs Reasons
+		if backupOn && !isDir && pl.backup.match(list.baseName(i)) {
+			rs |= reasonBit(ReasonBackup)
 		}
-		if excludedOn {
-			if k := excl.match(pl.exclusions, it.Path, isDir); k >= 0 {
-				r |= reasonBit(ReasonExcluded)
-				it.ExcludedBy = pl.exclusions.list[k].Source
+		if needPath {
+			path := list.path(i)
+			if excludedOn {
+				if k := excl.match(pl.exclusions, path, isDir); k >= 0 {
+					rs |= reasonBit(ReasonExcluded)
+					if p.excludedBy == nil {
+						p.excludedBy = map[int32]string{}
+					}
+					p.excludedBy[int32(i)] = pl.exclusions.list[k].Source
+				}
+			}
+			if manualOn {
+				if _, ok := p.manualGiven[path]; ok {
+					rs |= reasonBit(ReasonManual)
+				}
+			}
+			if rx != nil {
+				s := path
+				if isDir && !strings.HasSuffix(s, "/") {
+					s += "/"
+				}
+				if rx.match(s) {
+					rs |= reasonBit(ReasonRegex)
+				}
 			}
 		}
-		if manualOn {
-			if _, ok := p.manualGiven[it.Path]; ok {
-				r |= reasonBit(ReasonManual)
-			}
+		if r.typ == TypeOther {
+			rs |= reasonBit(ReasonSpecial)
 		}
-		if rx != nil {
-			s := it.Path
-			if isDir && !strings.HasSuffix(s, "/") {
-				s += "/"
-			}
-			if rx.match(s) {
-				r |= reasonBit(ReasonRegex)
-			}
-		}
-		if it.Type == TypeOther {
-			r |= reasonBit(ReasonSpecial)
-		}
-		it.Reasons = r
-		it.Selected = r == 0
+		r.reasons = rs
+		r.set(flagSelected, rs == 0)
 	}
 
 	if filters.Has(FilterFrozen) {
@@ -200,10 +216,29 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		p.Drop()
 	}
 	s := p.Summary()
-	pl.log.Debug().Int("entries", len(req.Entries)).Str("filters", filters.String()).
+	pl.log.Debug().Int("entries", list.n).Str("filters", filters.String()).
 		Int64("selected_files", s.Selected.Files).Int64("left_out_files", s.LeftOut.Files).
 		Int("hashed", s.Hashing.Read).Int("hash_cached", s.Hashing.Cached).Msg("selection plan")
 	return p, nil
+}
+
+// Prefetcher may be implemented by a Hasher that reads a cache: the
+// planner hands it each batch of files (at most LookupBatch) before asking
+// for their sums, so that the cache is read one query per batch and only
+// the batches in hand are held. Prefetch is called from one goroutine at a
+// time, while Hash may be running for the previous batch; a hasher may
+// forget what it prefetched for batches before that.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, batch []Entry) error
+}
+
+// hashBatch is one batch of files the frozen filter hashes together.
+type hashBatch struct {
+	rows    []int32
+	entries []Entry
+	sums    []string
+	cached  []bool
+	errs    []error
 }
 
 // applyFrozen hashes the regular files still selected and asks the index
@@ -212,109 +247,163 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 // so "frozen" is listed only for files no other filter left out. Empty files
 // are never left out as frozen: they cost nothing to keep, and restored
 // folders would otherwise miss marker files such as __init__.py.
+//
+// The files go in batches of LookupBatch through a pipeline, so memory
+// stays bounded however many there are: while the workers hash batch b,
+// the planner looks up the copies of batch b-1 and prefetches batch b+1.
 func (pl *Planner) applyFrozen(ctx context.Context, p *Plan, progress func(done, total int)) error {
-	var cands []int32
-	for i := range p.items {
-		it := &p.items[i]
-		if it.Type == TypeFile && it.Selected && it.Size > 0 {
-			cands = append(cands, int32(i))
+	l := p.list
+	isCand := func(r *row) bool { return r.typ == TypeFile && r.has(flagSelected) && r.size > 0 }
+	n := 0
+	for i := range l.n {
+		if isCand(l.at(i)) {
+			n++
 		}
 	}
-	n := len(cands)
-	sums := make([]string, n)
-	cached := make([]bool, n)
-	errs := make([]error, n)
+	p.sums = make([][sha256.Size]byte, l.n)
+	pre, _ := pl.hasher.(Prefetcher)
+	next := 0 // the row where the next batch starts looking
+	fill := func() (*hashBatch, error) {
+		b := &hashBatch{}
+		for ; next < l.n && len(b.rows) < LookupBatch; next++ {
+			if isCand(l.at(next)) {
+				b.rows = append(b.rows, int32(next))
+				b.entries = append(b.entries, l.entry(next))
+			}
+		}
+		if len(b.rows) == 0 {
+			return nil, nil
+		}
+		b.sums, b.cached, b.errs = make([]string, len(b.rows)), make([]bool, len(b.rows)), make([]error, len(b.rows))
+		if pre != nil {
+			if err := pre.Prefetch(ctx, b.entries); err != nil {
+				return nil, fmt.Errorf("selection plan: hash cache: %w", err)
+			}
+		}
+		return b, nil
+	}
 
-	hctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var next, done atomic.Int64
+	var done atomic.Int64
+	var tick <-chan time.Time
+	if progress != nil {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		tick = t.C
+	}
+	cur, err := fill()
+	if err != nil {
+		return err
+	}
+	var prev *hashBatch
+	for cur != nil {
+		finished := pl.hashAll(ctx, cur, &done)
+		if prev != nil {
+			if err := pl.record(ctx, p, prev); err != nil {
+				<-finished
+				return err
+			}
+		}
+		nb, err := fill()
+		if err != nil {
+			<-finished
+			return err
+		}
+	wait:
+		for {
+			select {
+			case <-finished:
+				break wait
+			case <-tick:
+				progress(int(done.Load()), n)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("selection plan: hashing files: %w", err)
+		}
+		prev, cur = cur, nb
+	}
+	if prev != nil {
+		if err := pl.record(ctx, p, prev); err != nil {
+			return err
+		}
+	}
+	if progress != nil {
+		progress(int(done.Load()), n)
+	}
+	return nil
+}
+
+// hashAll hashes a batch with the planner's workers; the channel closes
+// when all are done.
+func (pl *Planner) hashAll(ctx context.Context, b *hashBatch, done *atomic.Int64) <-chan struct{} {
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(pl.workers, max(n, 1)) {
+	n := int64(len(b.rows))
+	for range min(pl.workers, len(b.rows)) {
 		wg.Go(func() {
-			for hctx.Err() == nil {
+			for ctx.Err() == nil {
 				k := next.Add(1) - 1
-				if k >= int64(n) {
+				if k >= n {
 					return
 				}
-				sums[k], cached[k], errs[k] = pl.hasher.Hash(hctx, p.items[cands[k]].Entry)
+				b.sums[k], b.cached[k], b.errs[k] = pl.hasher.Hash(ctx, b.entries[k])
 				done.Add(1)
 			}
 		})
 	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
-	if progress != nil {
-		tick := time.NewTicker(250 * time.Millisecond)
-	wait:
-		for {
-			select {
-			case <-finished:
-				break wait
-			case <-tick.C:
-				progress(int(done.Load()), n)
-			}
-		}
-		tick.Stop()
-		progress(int(done.Load()), n)
-	} else {
-		<-finished
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("selection plan: hashing files: %w", err)
-	}
+	return finished
+}
 
-	keys := make([]FileKey, 0, min(n, LookupBatch))
-	at := make([]int32, 0, min(n, LookupBatch))
-	flush := func() error {
-		if len(keys) == 0 {
-			return nil
-		}
-		locs, err := pl.frozen.LookupMany(ctx, keys)
-		if err != nil {
-			return fmt.Errorf("selection plan: looking up frozen files: %w", err)
-		}
-		if len(locs) != len(keys) {
-			return fmt.Errorf("selection plan: frozen index answered %d of %d files", len(locs), len(keys))
-		}
-		for j, l := range locs {
-			if len(l) == 0 {
-				continue
-			}
-			it := &p.items[at[j]]
-			it.FrozenCopies = l
-			it.Reasons |= reasonBit(ReasonFrozen)
-			it.Selected = false
-		}
-		keys, at = keys[:0], at[:0]
-		return nil
-	}
-	for k, i := range cands {
-		it := &p.items[i]
-		if errs[k] != nil {
+// record keeps a hashed batch's sums and asks the index where copies are.
+func (pl *Planner) record(ctx context.Context, p *Plan, b *hashBatch) error {
+	keys := make([]FileKey, 0, len(b.rows))
+	at := make([]int32, 0, len(b.rows))
+	for k, i := range b.rows {
+		r := p.row(int(i))
+		if b.errs[k] != nil {
 			// Without a sum nothing proves a copy exists, so the file stays
 			// selected; the problem is shown with the plan.
 			p.hashing.Failed++
-			p.problems = append(p.problems, Problem{Path: it.Path, Op: "hash", Err: errs[k]})
+			p.problems = append(p.problems, Problem{Path: b.entries[k].Path, Op: "hash", Err: b.errs[k]})
 			continue
 		}
-		if cached[k] {
+		if b.cached[k] {
 			p.hashing.Cached++
 		} else {
 			p.hashing.Read++
-			p.hashing.ReadBytes += it.Size
+			p.hashing.ReadBytes += r.size
 		}
-		it.SHA256 = sums[k]
-		name := it.Name
-		if name == "" {
-			name = it.Path
+		if sum, err := hex.DecodeString(b.sums[k]); err == nil && len(sum) == sha256.Size {
+			copy(p.sums[i][:], sum)
+			r.flags |= flagSum
+		} else {
+			p.hashing.Failed++
+			p.problems = append(p.problems, Problem{Path: b.entries[k].Path, Op: "hash", Err: fmt.Errorf("not a SHA-256: %q", b.sums[k])})
+			continue
 		}
-		keys = append(keys, FileKey{Name: base(name), Size: it.Size, SHA256: sums[k]})
+		keys = append(keys, FileKey{Name: p.list.storedBase(int(i)), Size: r.size, SHA256: b.sums[k]})
 		at = append(at, i)
-		if len(keys) == LookupBatch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
 	}
-	return flush()
+	if len(keys) == 0 {
+		return nil
+	}
+	locs, err := pl.frozen.LookupMany(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("selection plan: looking up frozen files: %w", err)
+	}
+	if len(locs) != len(keys) {
+		return fmt.Errorf("selection plan: frozen index answered %d of %d files", len(locs), len(keys))
+	}
+	for j, loc := range locs {
+		if len(loc) == 0 {
+			continue
+		}
+		p.copies.add(at[j], loc)
+		r := p.row(int(at[j]))
+		r.reasons |= reasonBit(ReasonFrozen)
+		r.set(flagSelected, false)
+	}
+	return nil
 }

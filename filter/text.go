@@ -66,7 +66,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(bw, "Filters: %s\n\n", filters)
 
 	fmt.Fprintf(bw, "%-4s %10s  %s\n", "SEL", "SIZE", "PATH")
-	for _, it := range p.Items() {
+	for it := range p.All() {
 		sel := "no"
 		if it.Selected {
 			sel = "yes"

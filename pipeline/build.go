@@ -12,8 +12,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/google/renameio/v2"
 	"github.com/rs/zerolog"
@@ -24,7 +26,14 @@ import (
 
 // BuildRequest is a local archive file to make.
 type BuildRequest struct {
-	Entries     []tarball.Entry
+	Entries []tarball.Entry
+	// Each, when set, produces the entries instead of Entries, one at a
+	// time.
+	Each iter.Seq[tarball.Entry]
+	// OnFile, when set, receives each file's record as soon as the file is
+	// in the archive, and BuildResult.Files stays empty: an archive of a
+	// million files need not hold their records.
+	OnFile      func(tarball.FileRecord)
 	Compression compress.Algorithm
 	Threads     int
 	Dest        string        // the local archive file; it appears only when complete
@@ -34,7 +43,7 @@ type BuildRequest struct {
 
 // BuildResult describes the local archive file.
 type BuildResult struct {
-	Files  []tarball.FileRecord // every regular file with its SHA-256
+	Files  []tarball.FileRecord // every regular file with its SHA-256 (none with BuildRequest.OnFile)
 	Size   int64                // bytes of the local file
 	SHA256 string               // of the local file
 	tarball.Result
@@ -61,7 +70,12 @@ func Build(ctx context.Context, req BuildRequest) (BuildResult, error) {
 	if err != nil {
 		return BuildResult{}, err
 	}
-	res, err := tarball.Write(ctx, zw, req.Entries, tarball.WriteOptions{Logger: req.Logger, OnProgress: req.Progress})
+	each := req.Each
+	if each == nil {
+		each = slices.Values(req.Entries)
+	}
+	res, err := tarball.WriteEach(ctx, zw, each, tarball.WriteOptions{Logger: req.Logger, OnProgress: req.Progress,
+		OnFile: req.OnFile, NoFileList: req.OnFile != nil})
 	if err != nil {
 		zw.Close()
 		return BuildResult{}, err

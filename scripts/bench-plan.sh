@@ -15,7 +15,8 @@
 #   warm, cold page cache
 #                 the same after dropping the page cache (catalog warm, disk cold), for reference
 #   baseline cold find DIR -type f -print0 | xargs -0 sha256sum > /dev/null   (page cache
-#                 dropped first, as for freezer's cold run)
+#                 dropped first, as for freezer's cold run), and the same with xargs -P THREADS
+#                 -n 256 (as many hashing processes as freezer has --threads)
 #   baseline warm the same with the page cache warm, and `find DIR -type f -printf '%s %T@\n'`
 #                 (the stat walk a warm plan cannot avoid), for reference
 # Dropping the page cache (sync; echo 3 > /proc/sys/vm/drop_caches) needs root; the output says
@@ -129,6 +130,9 @@ bench_drop_caches
 DROP_BASE=$DROPPED
 # shellcheck disable=SC2016 # $1.. are the bash -c script's own arguments
 bench_run baseline-cold bash -c 'set -o pipefail; find "$1" -type f -print0 | xargs -0 sha256sum >/dev/null' _ "$TREE"
+bench_drop_caches
+# shellcheck disable=SC2016 # $1.. are the bash -c script's own arguments
+bench_run baseline-cold-par bash -c 'set -o pipefail; find "$1" -type f -print0 | xargs -0 -P "$2" -n 256 sha256sum >/dev/null' _ "$TREE" "$THREADS"
 # shellcheck disable=SC2016 # $1.. are the bash -c script's own arguments
 bench_run baseline-warm bash -c 'set -o pipefail; find "$1" -type f -print0 | xargs -0 sha256sum >/dev/null' _ "$TREE"
 bench_run statwalk-warm bash -c "find \"\$1\" -type f -printf '%s %T@\\n' >/dev/null" _ "$TREE"
@@ -157,12 +161,20 @@ printf '%-44s %9s %12s %9s %6s\n' "freezer plan, warm catalog, cold page cache" 
 bench_res baseline-cold
 BCOLD=$R_WALL
 printf '%-44s %9s %12s %9s %6s\n' "baseline find|xargs sha256sum, cold" "$R_WALL" "$R_RSS" "$R_CPU" "$R_PCT"
+bench_res baseline-cold-par
+BPAR=$R_WALL
+printf '%-44s %9s %12s %9s %6s\n' "baseline find|xargs -P$THREADS sha256sum, cold" "$R_WALL" "$R_RSS" "$R_CPU" "$R_PCT"
 bench_res baseline-warm
 printf '%-44s %9s %12s %9s %6s\n' "baseline find|xargs sha256sum, warm" "$R_WALL" "$R_RSS" "$R_CPU" "$R_PCT"
 bench_res statwalk-warm
+SWALK=$R_WALL
 printf '%-44s %9s %12s %9s %6s\n' "find -printf size+mtime (stat walk), warm" "$R_WALL" "$R_RSS" "$R_CPU" "$R_PCT"
+bench_res plan-warm
+WARM=$R_WALL
 echo
 echo "cold plan / cold baseline = $COLD / $BCOLD = $(awk -v a="$COLD" -v b="$BCOLD" 'BEGIN { printf "%.2f", a / b }')"
+echo "cold plan / cold baseline with -P$THREADS = $COLD / $BPAR = $(awk -v a="$COLD" -v b="$BPAR" 'BEGIN { printf "%.2f", a / b }')"
+echo "warm plan / stat walk = $WARM / $SWALK = $(awk -v a="$WARM" -v b="$SWALK" 'BEGIN { printf "%.2f", a / b }')"
 echo
 if [ "$missed" = 1 ]; then
 	echo "the warm target was missed (see MISS above)"

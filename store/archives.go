@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
+	"strings"
 	"time"
 )
 
@@ -270,28 +272,86 @@ func (tx *Tx) DeleteArchive(ctx context.Context, archiveID int64) error {
 // AddFiles records the files inside an archive. A file is (name, size,
 // SHA-256): copies in different paths, or in other archives, share a row.
 func (tx *Tx) AddFiles(ctx context.Context, archiveID int64, files []FileRecord) error {
-	insFile, err := tx.tx.PrepareContext(ctx, `
-INSERT INTO files(name, size, sha256) VALUES(?, ?, ?)
-ON CONFLICT(name, size, sha256) DO UPDATE SET name = excluded.name RETURNING id`)
-	if err != nil {
-		return fmt.Errorf("catalog: files: %w", err)
-	}
-	defer insFile.Close()
-	insMember, err := tx.tx.PrepareContext(ctx, `
-INSERT INTO archive_files(archive_id, file_id, path) VALUES(?, ?, ?)
-ON CONFLICT(archive_id, path) DO UPDATE SET file_id = excluded.file_id`)
-	if err != nil {
-		return fmt.Errorf("catalog: files: %w", err)
-	}
-	defer insMember.Close()
-	for _, f := range files {
-		var id int64
-		if err := insFile.QueryRowContext(ctx, f.Name, f.Size, f.SHA256).Scan(&id); err != nil {
-			return fmt.Errorf("catalog: file %s: %w", f.Path, err)
+	return tx.AddFilesFrom(ctx, archiveID, func(yield func(FileRecord, error) bool) {
+		for _, f := range files {
+			if !yield(f, nil) {
+				return
+			}
 		}
-		if _, err := insMember.ExecContext(ctx, archiveID, id, f.Path); err != nil {
-			return fmt.Errorf("catalog: file %s: %w", f.Path, err)
+	})
+}
+
+// AddFilesFrom is AddFiles for the files a sequence yields (an archive of
+// a million files reads them back from a file rather than holding them).
+// Files go in batches of addBatch rows, two statements a batch (the files,
+// then the archive's memberships joined to them on the files' unique
+// index), prepared once; the archive's file count is set once at the end.
+// The sequence's first error stops it and is returned; the caller's
+// transaction then rolls back.
+func (tx *Tx) AddFilesFrom(ctx context.Context, archiveID int64, files iter.Seq2[FileRecord, error]) error {
+	// Statements run without the context's cancellation (the driver
+	// would start a goroutine per statement to watch it); the context is
+	// checked once a batch instead.
+	run := context.WithoutCancel(ctx)
+	var full [2]*sql.Stmt
+	defer func() {
+		for _, s := range full {
+			if s != nil {
+				s.Close()
+			}
 		}
+	}()
+	batch := make([]FileRecord, 0, addBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fargs := make([]any, 0, 3*len(batch))
+		margs := make([]any, 0, 1+4*len(batch))
+		margs = append(margs, archiveID)
+		for _, f := range batch {
+			fargs = append(fargs, f.Name, f.Size, f.SHA256)
+			margs = append(margs, f.Path, f.Name, f.Size, f.SHA256)
+		}
+		for k, args := range [][]any{fargs, margs} {
+			text := addFilesQuery(len(batch))
+			if k == 1 {
+				text = addMembersQuery(len(batch))
+			}
+			var err error
+			if len(batch) == addBatch {
+				if full[k] == nil {
+					if full[k], err = tx.tx.PrepareContext(run, text); err != nil {
+						return fmt.Errorf("catalog: files: %w", err)
+					}
+				}
+				_, err = full[k].ExecContext(run, args...)
+			} else {
+				_, err = tx.tx.ExecContext(run, text, args...)
+			}
+			if err != nil {
+				return fmt.Errorf("catalog: files of archive #%d, from %s: %w", archiveID, batch[0].Path, dress(err))
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for f, err := range files {
+		if err != nil {
+			return err
+		}
+		batch = append(batch, f)
+		if len(batch) == addBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if _, err := tx.tx.ExecContext(ctx,
 		"UPDATE archives SET file_count = (SELECT count(*) FROM archive_files WHERE archive_id = ?) WHERE id = ?",
@@ -301,22 +361,69 @@ ON CONFLICT(archive_id, path) DO UPDATE SET file_id = excluded.file_id`)
 	return nil
 }
 
+// addBatch is how many files one pair of statements records.
+const addBatch = 128
+
+// addFilesQuery inserts n files, keeping those the catalog has.
+func addFilesQuery(n int) string {
+	return "INSERT INTO files(name, size, sha256) VALUES " + tuples(n, "(?,?,?)") +
+		" ON CONFLICT(name, size, sha256) DO NOTHING"
+}
+
+// addMembersQuery records n (path, name, size, sha256) as the archive's
+// (first argument) files; a path given again points at the later file.
+func addMembersQuery(n int) string {
+	return `INSERT INTO archive_files(archive_id, file_id, path)
+SELECT ?1, f.id, v.column1 FROM (VALUES ` + tuples(n, "(?,?,?,?)") + `) AS v
+JOIN files f ON f.name = v.column2 AND f.size = v.column3 AND f.sha256 = v.column4
+WHERE true
+ON CONFLICT(archive_id, path) DO UPDATE SET file_id = excluded.file_id`
+}
+
+// tuples repeats one parenthesised tuple n times, comma-separated.
+func tuples(n int, one string) string {
+	return strings.TrimSuffix(strings.Repeat(one+",", n), ",")
+}
+
+const archiveFilesQuery = `
+SELECT m.path, f.name, f.size, f.sha256 FROM archive_files m JOIN files f ON f.id = m.file_id
+WHERE m.archive_id = ? ORDER BY m.path`
+
 // ArchiveFiles lists the files inside an archive by path.
 func (db *DB) ArchiveFiles(ctx context.Context, archiveID int64) ([]FileRecord, error) {
-	rows, err := db.sql.QueryContext(ctx, `
-SELECT m.path, f.name, f.size, f.sha256 FROM archive_files m JOIN files f ON f.id = m.file_id
-WHERE m.archive_id = ? ORDER BY m.path`, archiveID)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err)
-	}
-	defer rows.Close()
 	var out []FileRecord
-	for rows.Next() {
-		var f FileRecord
-		if err := rows.Scan(&f.Path, &f.Name, &f.Size, &f.SHA256); err != nil {
-			return nil, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err)
+	for f, err := range db.EachArchiveFile(ctx, archiveID) {
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// EachArchiveFile yields the files inside an archive by path, one at a
+// time, on the primary key's order (no sort), for archives too large to
+// list at once.
+func (db *DB) EachArchiveFile(ctx context.Context, archiveID int64) iter.Seq2[FileRecord, error] {
+	return func(yield func(FileRecord, error) bool) {
+		rows, err := db.sql.QueryContext(ctx, archiveFilesQuery, archiveID)
+		if err != nil {
+			yield(FileRecord{}, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f FileRecord
+			if err := rows.Scan(&f.Path, &f.Name, &f.Size, &f.SHA256); err != nil {
+				yield(FileRecord{}, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err))
+				return
+			}
+			if !yield(f, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(FileRecord{}, fmt.Errorf("catalog: archive #%d files: %w", archiveID, err))
+		}
+	}
 }

@@ -305,6 +305,13 @@ ALTER TABLE jobs ADD COLUMN foreign_job INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_status ON jobs(status);
 CREATE INDEX jobs_vault ON jobs(vault_id, created);
 `,
+	// 8: catalogs of millions of files. Archives in creation order, so
+	// that listing every file with its newest copy walks the archives
+	// newest first and each archive's files by path (its primary key)
+	// without sorting a million rows.
+	`
+CREATE INDEX archives_created ON archives(created, id);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

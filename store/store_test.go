@@ -131,6 +131,7 @@ var seeds = map[int][]string{
 		`INSERT INTO claims(resource, engine_id, task_id, doing, created) VALUES('archive:photos/holiday', 'E1', 1, 'uploaded', '2024-01-02T00:00:00.000Z')`,
 		`INSERT INTO errlog(at, message) VALUES('2024-01-02T00:00:00.000Z', 'x')`,
 	},
+	8: {`INSERT INTO archives(id, vault_id, name, created) VALUES(2, 1, 'newer', '2024-02-01T00:00:00.000Z')`},
 }
 
 func TestMigrationsFromEveryVersion(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -424,13 +425,21 @@ func (w *walker) dir(source, name string, id devIno) error {
 		return nil
 	}
 	names, err := f.Readdirnames(-1)
-	f.Close()
+	// The folder stays open while its entries are examined: each is a
+	// lookup of one name in it (fstatat), not of its whole path.
+	defer f.Close()
 	if err != nil {
 		// Keep what was read; the rest is reported missing.
 		w.report(ProblemUnreadable, source, name, fmt.Errorf("listing directory: %w", err))
 	}
 	slices.Sort(names)
-	for _, n := range names {
+	dfd := int(f.Fd())
+	var sts []unix.Stat_t
+	var errs []error
+	if len(names) >= parallelStatMin {
+		sts, errs = make([]unix.Stat_t, statChunk), make([]error, statChunk)
+	}
+	for k, n := range names {
 		w.count++
 		if w.count%256 == 0 {
 			if err := w.ctx.Err(); err != nil {
@@ -442,11 +451,24 @@ func (w *walker) dir(source, name string, id devIno) error {
 			childSrc = "/" + n
 		}
 		childName := name + "/" + n
-		if err := lstat(childSrc, &w.st); err != nil {
-			w.reportStatErr(childSrc, childName, err)
+		st, err := &w.st, error(nil)
+		if sts != nil {
+			// A large folder: its entries are examined a chunk ahead, by
+			// several goroutines, so that a cold disk sees many requests
+			// at once and warm caches use every core.
+			c := k % statChunk
+			if c == 0 {
+				statAll(dfd, names[k:min(k+statChunk, len(names))], sts, errs)
+			}
+			st, err = &sts[c], errs[c]
+		} else {
+			err = fstatat(dfd, n, st)
+		}
+		if err != nil {
+			w.reportStatErr(childSrc, childName, &fs.PathError{Op: "lstat", Path: childSrc, Err: err})
 			continue
 		}
-		if !w.fill(childSrc, childName, &w.st) {
+		if !w.fill(childSrc, childName, st) {
 			continue
 		}
 		if !utf8.ValidString(n) {
@@ -457,6 +479,41 @@ func (w *walker) dir(source, name string, id devIno) error {
 		}
 	}
 	return nil
+}
+
+// A folder of at least parallelStatMin entries is examined statChunk
+// entries at a time by statWorkers goroutines. Smaller folders are
+// examined one entry at a time, just before each is visited.
+const (
+	parallelStatMin = 64
+	statChunk       = 256
+	statWorkers     = 4
+)
+
+// statAll examines names in the open folder dfd into sts and errs.
+func statAll(dfd int, names []string, sts []unix.Stat_t, errs []error) {
+	var wg sync.WaitGroup
+	per := (len(names) + statWorkers - 1) / statWorkers
+	for lo := 0; lo < len(names); lo += per {
+		hi := min(lo+per, len(names))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				errs[i] = fstatat(dfd, names[i], &sts[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// fstatat examines one entry of a folder without following a symbolic
+// link, retrying on EINTR.
+func fstatat(dfd int, name string, st *unix.Stat_t) error {
+	for {
+		err := unix.Fstatat(dfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // lstat retries on EINTR, which network and FUSE file systems can return.

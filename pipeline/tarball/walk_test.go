@@ -3,11 +3,13 @@ package tarball
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -301,5 +303,59 @@ func TestWalkManyFiles(t *testing.T) {
 	// Names and paths are the only per-entry allocations worth having.
 	if per := allocs / float64(n); per > 6 {
 		t.Errorf("%.1f allocations per entry", per)
+	}
+}
+
+// TestWalkLargeFolderAhead: entries of a large folder examined ahead, in
+// parallel, are what lstat says of each, in order, with links, folders
+// and their contents in place.
+func TestWalkLargeFolderAhead(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "large")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range statChunk + parallelStatMin + 7 {
+		p := filepath.Join(src, fmt.Sprintf("e%04d", i))
+		var err error
+		switch i % 50 {
+		case 3:
+			err = os.Symlink(fmt.Sprintf("target-%d", i), p)
+		case 4:
+			if err = os.Mkdir(p, 0o700); err == nil {
+				err = os.WriteFile(filepath.Join(p, "inside"), []byte("in"), 0o600)
+			}
+		default:
+			err = os.WriteFile(p, make([]byte, i), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last string
+	n := 0
+	err := WalkEach(context.Background(), []string{src}, WalkOptions{}, func(e *Entry) error {
+		n++
+		if e.Source <= last && e.Source != src {
+			t.Errorf("%s after %s", e.Source, last)
+		}
+		last = e.Source
+		fi, err := os.Lstat(e.Source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Ino != e.Inode || fi.Mode() != e.Mode || !fi.ModTime().Equal(e.ModTime) || (e.Type == TypeFile && fi.Size() != e.Size) {
+			t.Errorf("%s: walked %+v, lstat says %v %v %d", e.Source, e, fi.Mode(), fi.ModTime(), fi.Size())
+		}
+		if e.Type == TypeSymlink && !strings.HasPrefix(e.LinkTarget, "target-") {
+			t.Errorf("%s: link target %q", e.Source, e.LinkTarget)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + statChunk + parallelStatMin + 7 + 7; n != want {
+		t.Errorf("visited %d entries, want %d", n, want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"iter"
 	"os/user"
 	"path"
 	"strconv"
@@ -60,6 +61,9 @@ type WriteOptions struct {
 	// OnFile, if set, is called after each regular file is completely in
 	// the archive.
 	OnFile func(FileRecord)
+	// NoFileList leaves Result.Files empty: a caller that takes the
+	// records from OnFile need not hold a million of them.
+	NoFileList bool
 	// OnProgress, if set, is called with the number of content bytes
 	// added since the previous call (at most every copy buffer).
 	OnProgress func(n int64)
@@ -90,6 +94,18 @@ const copyBuffer = 1 << 20
 // Write does not close w. It checks ctx between files and during long
 // copies.
 func Write(ctx context.Context, w io.Writer, entries []Entry, opts WriteOptions) (Result, error) {
+	return WriteEach(ctx, w, func(yield func(Entry) bool) {
+		for i := range entries {
+			if !yield(entries[i]) {
+				return
+			}
+		}
+	}, opts)
+}
+
+// WriteEach is Write for entries produced one at a time (for example from
+// a compact selection plan), so that they never need to be a list.
+func WriteEach(ctx context.Context, w io.Writer, entries iter.Seq[Entry], opts WriteOptions) (Result, error) {
 	open := opts.open
 	if open == nil {
 		open = openSource
@@ -106,11 +122,11 @@ func Write(ctx context.Context, w io.Writer, entries []Entry, opts WriteOptions)
 		owners: make(map[uint32]string),
 		groups: make(map[uint32]string),
 	}
-	for i := range entries {
+	for e := range entries {
 		if err := ctx.Err(); err != nil {
 			return wr.res, err
 		}
-		if err := wr.entry(&entries[i]); err != nil {
+		if err := wr.entry(&e); err != nil {
 			return wr.res, err
 		}
 	}
@@ -260,7 +276,9 @@ func (wr *writer) file(e *Entry, name string) (err error) {
 }
 
 func (wr *writer) done(rec FileRecord) {
-	wr.res.Files = append(wr.res.Files, rec)
+	if !wr.opts.NoFileList {
+		wr.res.Files = append(wr.res.Files, rec)
+	}
 	if wr.opts.OnFile != nil {
 		wr.opts.OnFile(rec)
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -487,3 +488,34 @@ func TestWriteOutputError(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+
+// TestWriteEachStreamsRecords: entries from a sequence, records handed to
+// OnFile only, the same archive as Write makes from the list.
+func TestWriteEachStreamsRecords(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "each")
+	buildTree(t, src, treeSpec{files: 50, maxSize: 3000})
+	sel, err := Walk(context.Background(), []string{src}, WalkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got bytes.Buffer
+	wres, err := Write(context.Background(), &want, sel.Entries, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []FileRecord
+	gres, err := WriteEach(context.Background(), &got, slices.Values(sel.Entries),
+		WriteOptions{NoFileList: true, OnFile: func(r FileRecord) { recs = append(recs, r) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want.Bytes(), got.Bytes()) {
+		t.Error("WriteEach wrote another archive than Write")
+	}
+	if len(gres.Files) != 0 {
+		t.Errorf("NoFileList: %d records kept in the result", len(gres.Files))
+	}
+	if !slices.Equal(recs, wres.Files) {
+		t.Errorf("OnFile got %d records, Write listed %d, or they differ", len(recs), len(wres.Files))
+	}
+}
