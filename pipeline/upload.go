@@ -1,6 +1,27 @@
 package pipeline
 
+// Uploads encrypt each byte of the local archive once. The ciphertext is made
+// in order by one goroutine (CBC encryption is sequential: each block depends
+// on the one before), a part at a time, into a part buffer; workers tree-hash
+// and SHA-256 the buffer and send it from there, so retries re-read the same
+// bytes. Parts are reproducible byte for byte after a crash: the IV and the
+// random header are journalled, and each part follows from the last
+// ciphertext block of the part before.
+//
+// Memory: at most Threads+1 part buffers, and only when they fit in
+// uploadBufferBudget (64 MiB; at the default 8 MiB part size that is up to
+// 7 threads). Larger parts are not buffered: the in-order pass hashes each
+// part while encrypting it (256 KiB at a time) and remembers its chaining
+// block, and the sender encrypts the part again from that block in 64 KiB
+// batches. Either way memory does not grow with the archive.
+//
+// A resumed upload keeps the parts Glacier lists with the reproduced tree
+// hash. A part the last run was sending when it died may still be accepted
+// by Glacier after this run asked (see awaitParts for the rule that decides
+// how long to wait for it).
+
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -45,10 +67,17 @@ type UploadRecord struct {
 	Header       []byte
 	Description  string
 	Parts        map[int]string // parts Glacier accepted: number → tree hash
-	Started      map[int]string // parts sent whose answer was never recorded
+	// Started holds the parts whose whole body was handed to the connection
+	// but whose answer was never recorded: only those can still be accepted
+	// by Glacier after the run that sent them died.
+	Started map[int]string
 }
 
 // Journal keeps an upload's record durable (the catalog implements it).
+//
+// PartStarted is called while a part is being sent, just before the last
+// bytes of its body are handed to the connection (again on a retry of the
+// same part); PartDone once Glacier accepted it.
 type Journal interface {
 	Load(ctx context.Context) (UploadRecord, bool, error)
 	Start(ctx context.Context, r UploadRecord) error
@@ -67,11 +96,12 @@ type UploadRequest struct {
 	Description  string
 	PartSize     int64 // requested part size (the chunk size)
 	Threads      int
+	Slots        Slots // nil: Threads workers run freely
 	Journal      Journal
 	Progress     func(n int64) // bytes sent (called from several goroutines)
 	// SettleWait bounds how long a resumed upload waits for Glacier to
-	// finish accepting parts that were in flight when the last run stopped
-	// (default 10 s).
+	// list a part whose whole body the last run had sent (see awaitParts);
+	// it counts from the start of the resumed upload (default 10 s).
 	SettleWait time.Duration
 	Logger     zerolog.Logger
 }
@@ -89,6 +119,13 @@ type UploadResult struct {
 // maxParts is Glacier's limit of parts per multipart upload.
 const maxParts = 10000
 
+// uploadBufferBudget bounds the ciphertext an upload holds in memory.
+const uploadBufferBudget = 64 << 20
+
+// hashBatch is how much the unbuffered in-order pass encrypts and hashes at
+// a time.
+const hashBatch = 256 << 10
+
 // Upload sends an archive's local file to Glacier, encrypted with the
 // request's key: in one request when it fits one part, else as a multipart
 // upload with parts in parallel. A multipart upload is recorded in the
@@ -96,6 +133,7 @@ const maxParts = 10000
 // has (confirmed with ListParts, and matching the reproduced ciphertext's
 // tree hash) are not sent again.
 func Upload(ctx context.Context, g Uploader, req UploadRequest) (UploadResult, error) {
+	begun := time.Now()
 	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
 	f, err := os.Open(req.Source)
 	if err != nil {
@@ -119,8 +157,8 @@ func Upload(ctx context.Context, g Uploader, req UploadRequest) (UploadResult, e
 		keyID = req.Key.ID
 	}
 	if resumed && (rec.SourceSHA256 != req.SourceSHA256 || rec.KeyID != keyID || rec.Description != req.Description) {
-		return UploadResult{}, fmt.Errorf("%s: the recorded upload %s was made from a different local file or key; cancel it with 'freezer archive cancel %s/%s' and upload again",
-			what, rec.UploadID, req.Vault, req.Name)
+		return UploadResult{}, fmt.Errorf("%s: the recorded upload %s was made from a different local file or key; cancel that upload and upload again",
+			what, rec.UploadID)
 	}
 	if !resumed {
 		rec = UploadRecord{SourceSHA256: req.SourceSHA256, KeyID: keyID, Cipher: "none", Description: req.Description}
@@ -157,7 +195,9 @@ func Upload(ctx context.Context, g Uploader, req UploadRequest) (UploadResult, e
 	if !resumed && size <= rec.PartSize {
 		return uploadSingle(ctx, g, req, ct)
 	}
-	return uploadMultipart(ctx, g, req, ct, rec, resumed)
+	m := &multipart{g: g, req: req, ct: ct, rec: rec, what: what, begun: begun,
+		log: req.Logger.With().Str("vault", req.Vault).Str("archive", req.Name).Logger()}
+	return m.run(ctx, resumed)
 }
 
 // partSizeFor raises the chunk size (doubling) until size fits in maxParts.
@@ -168,20 +208,33 @@ func partSizeFor(size, chunk int64) int64 {
 	return chunk
 }
 
+// uploadSingle sends an archive that fits one part: encrypted once into a
+// buffer when it fits the budget, else hashed in one pass and encrypted
+// again while sent.
 func uploadSingle(ctx context.Context, g Uploader, req UploadRequest, ct *ciphertext) (UploadResult, error) {
 	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
 	size := ct.Size()
-	body, err := ct.section(0, size, nil)
-	if err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	h := treehash.New()
-	if _, err := io.Copy(h, body); err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	linear, tree := h.SumHex()
-	if _, err := body.Seek(0, io.SeekStart); err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+	var body io.ReadSeeker
+	var linear, tree string
+	if size <= uploadBufferBudget {
+		buf := make([]byte, size)
+		if err := ct.stream().read(buf); err != nil {
+			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+		}
+		var th [32]byte
+		linear, th = hashBoth(buf)
+		tree = treehash.Hex(th)
+		body = bytes.NewReader(buf)
+	} else {
+		h := treehash.New()
+		if err := hashStream(ctx, ct.stream(), size, h); err != nil {
+			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+		}
+		linear, tree = h.SumHex()
+		var err error
+		if body, err = ct.section(0, size, nil); err != nil {
+			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	id, err := g.UploadArchive(ctx, req.Vault, req.Description, progressReader(body, req.Progress), size, tree, linear)
 	if err != nil {
@@ -190,160 +243,374 @@ func uploadSingle(ctx context.Context, g Uploader, req UploadRequest, ct *cipher
 	return UploadResult{ArchiveID: id, TreeHash: tree, Size: size}, nil
 }
 
-// partInfo is what the hashing pass learns of a part.
-type partInfo struct {
-	n        int
-	start    int64
-	size     int64
-	chain    []byte // ciphertext block before start
-	treeHash [32]byte
-	sha256   string
+// hashStream encrypts the next n bytes of s in batches into h.
+func hashStream(ctx context.Context, s *stream, n int64, h io.Writer) error {
+	buf := make([]byte, min(n, hashBatch))
+	for n > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b := buf[:min(n, int64(len(buf)))]
+		if err := s.read(b); err != nil {
+			return err
+		}
+		h.Write(b)
+		n -= int64(len(b))
+	}
+	return nil
 }
 
-func uploadMultipart(ctx context.Context, g Uploader, req UploadRequest, ct *ciphertext, rec UploadRecord, resumed bool) (UploadResult, error) {
-	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
-	log := req.Logger.With().Str("vault", req.Vault).Str("archive", req.Name).Logger()
-	size := ct.Size()
+// hashBoth returns the linear SHA-256 (hex) and the tree hash of b, the two
+// hashes Glacier wants with a part, computed side by side.
+func hashBoth(b []byte) (linear string, tree [32]byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		linear = sha256Hex(b)
+	}()
+	t := treehash.NewTree()
+	t.Write(b)
+	_, tree = t.Sum()
+	<-done
+	return linear, tree
+}
 
-	// Parts Glacier already holds. The journal may miss the last ones (a
-	// crash between Glacier's answer and the journal write), so ListParts
-	// is what counts; the journal only says an upload exists.
-	have := map[int64]string{}
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// part is one part of a multipart upload, as the in-order pass makes it.
+type part struct {
+	n     int
+	start int64
+	size  int64
+	chain []byte // ciphertext block before start (nil for the first part)
+	data  []byte // the ciphertext, when buffered; nil: re-derived from chain
+	tree  [32]byte
+	// linear is the part's SHA-256 in hex; "" until computed.
+	linear string
+	hashed bool // tree (and linear) are set
+}
+
+// multipart is one multipart upload in progress.
+type multipart struct {
+	g     Uploader
+	req   UploadRequest
+	ct    *ciphertext
+	rec   UploadRecord
+	what  string
+	begun time.Time
+	log   zerolog.Logger
+
+	have     map[int64]string // parts Glacier listed at the start: start → tree hash
+	inFlight map[int]bool     // parts the last run sent whole without recording the answer
+	pool     chan []byte      // free part buffers; nil: parts are not buffered
+	hashes   [][32]byte       // every part's tree hash, by number
+	sent     atomic.Int64
+	kept     atomic.Int64
+	deferred chan *part // in-flight parts, asked about again after the others
+}
+
+func (m *multipart) run(ctx context.Context, resumed bool) (UploadResult, error) {
+	size := m.ct.Size()
+	resumed, err := m.open(ctx, resumed)
+	if err != nil {
+		return UploadResult{}, err
+	}
+	m.prepare()
+	m.deferred = make(chan *part, len(m.hashes))
+	if err := m.pass(ctx, m.handle); err != nil {
+		return UploadResult{}, err
+	}
+	close(m.deferred)
+	if err := m.settle(ctx); err != nil {
+		return UploadResult{}, err
+	}
+
+	tree := treehash.Hex(treehash.Combine(m.hashes))
+	id, err := m.g.CompleteMultipartUpload(ctx, m.req.Vault, m.rec.UploadID, size, tree)
+	if err != nil {
+		return UploadResult{}, fmt.Errorf("%s: complete multipart upload %s: %w", m.what, m.rec.UploadID, err)
+	}
+	if err := m.req.Journal.Finish(ctx); err != nil {
+		return UploadResult{}, fmt.Errorf("%s: %w", m.what, err)
+	}
+	res := UploadResult{ArchiveID: id, TreeHash: tree, Size: size, Resumed: resumed,
+		PartsSent: int(m.sent.Load()), PartsKept: int(m.kept.Load())}
+	m.log.Debug().Str("archive_id", id).Int("sent", res.PartsSent).Int("kept", res.PartsKept).Msg("multipart upload complete")
+	return res, nil
+}
+
+// prepare sizes the table of part hashes and, when Threads+1 parts fit the
+// budget, the pool of part buffers (each allocated on first use).
+func (m *multipart) prepare() {
+	size, ps := m.ct.Size(), m.rec.PartSize
+	m.hashes = make([][32]byte, (size+ps-1)/ps)
+	if n := m.req.Threads + 1; int64(n)*ps <= uploadBufferBudget {
+		m.pool = make(chan []byte, n)
+		for range n {
+			m.pool <- nil
+		}
+	}
+}
+
+// pass runs the in-order pass that makes every part, and Threads workers
+// that take them.
+func (m *multipart) pass(ctx context.Context, work func(context.Context, *part) error) error {
+	todo := make(chan *part, m.req.Threads)
+	grp, gctx := errgroup.WithContext(ctx)
+	grp.Go(func() error {
+		defer close(todo)
+		return m.produce(gctx, todo)
+	})
+	runWorkers(gctx, grp, m.req.Threads, m.req.Slots, todo, work)
+	return grp.Wait()
+}
+
+// open learns which parts Glacier holds for a recorded upload, or starts a
+// new one (also when Glacier forgot the recorded one). It reports whether
+// the upload is a resumed one.
+func (m *multipart) open(ctx context.Context, resumed bool) (bool, error) {
+	// The journal may miss the last parts (a crash between Glacier's answer
+	// and the journal write), so ListParts is what counts; the journal only
+	// says an upload exists and which parts may still be on their way.
+	m.have = map[int64]string{}
+	m.inFlight = map[int]bool{}
 	if resumed {
-		parts, _, err := g.ListParts(ctx, req.Vault, rec.UploadID)
+		parts, _, err := m.g.ListParts(ctx, m.req.Vault, m.rec.UploadID)
 		switch {
 		case aws.IsNotFound(err):
 			// Glacier dropped the idle upload (after about a day); the same
 			// ciphertext goes up under a new id.
-			log.Warn().Str("upload", rec.UploadID).Msg("Glacier no longer knows the recorded upload; starting it again")
+			m.log.Warn().Str("upload", m.rec.UploadID).Msg("Glacier no longer knows the recorded upload; starting it again")
 			resumed = false
 		case err != nil:
-			return UploadResult{}, fmt.Errorf("%s: list uploaded parts of %s: %w", what, rec.UploadID, err)
+			return false, fmt.Errorf("%s: list uploaded parts of %s: %w", m.what, m.rec.UploadID, err)
 		default:
 			for _, p := range parts {
-				have[p.Start] = p.TreeHash
+				m.have[p.Start] = p.TreeHash
+			}
+			for n, h := range m.rec.Started {
+				if m.have[int64(n)*m.rec.PartSize] == h {
+					// It arrived after all; record it so that it stops
+					// counting as in flight.
+					if err := m.req.Journal.PartDone(ctx, n, h); err != nil {
+						return false, fmt.Errorf("%s: %w", m.what, err)
+					}
+					continue
+				}
+				m.inFlight[n] = true
 			}
 		}
 	}
 	if !resumed {
-		id, err := g.InitiateMultipartUpload(ctx, req.Vault, req.Description, rec.PartSize)
+		id, err := m.g.InitiateMultipartUpload(ctx, m.req.Vault, m.req.Description, m.rec.PartSize)
 		if err != nil {
-			return UploadResult{}, fmt.Errorf("%s: start multipart upload: %w", what, err)
+			return false, fmt.Errorf("%s: start multipart upload: %w", m.what, err)
 		}
-		rec.UploadID, rec.Parts, rec.Started = id, nil, nil
-		if err := req.Journal.Start(ctx, rec); err != nil {
+		m.rec.UploadID, m.rec.Parts, m.rec.Started = id, nil, nil
+		if err := m.req.Journal.Start(ctx, m.rec); err != nil {
 			// Without a record a crash would leave an upload nobody resumes.
-			_ = g.AbortMultipartUpload(context.WithoutCancel(ctx), req.Vault, id)
-			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+			_ = m.g.AbortMultipartUpload(context.WithoutCancel(ctx), m.req.Vault, id)
+			return false, fmt.Errorf("%s: %w", m.what, err)
 		}
-		log.Debug().Str("upload", id).Int64("part_size", rec.PartSize).Int64("size", size).Msg("multipart upload started")
-	} else {
-		log.Info().Str("upload", rec.UploadID).Int("parts_held", len(have)).Msg("resuming multipart upload")
+		m.log.Debug().Str("upload", id).Int64("part_size", m.rec.PartSize).Int64("size", m.ct.Size()).Msg("multipart upload started")
+		return false, nil
 	}
-
-	// Parts the last run sent without recording Glacier's answer may still
-	// be accepted by Glacier after that run died (the request was on the
-	// wire). They are sent last, after asking Glacier again, so a part
-	// Glacier accepted is not sent twice.
-	inFlight := map[int]bool{}
-	for n := range rec.Started {
-		inFlight[n] = true
-	}
-
-	// One pass reproduces the ciphertext, hashes each part and hands parts
-	// Glacier lacks to the senders while the pass goes on.
-	todo := make(chan partInfo, req.Threads)
-	grp, gctx := errgroup.WithContext(ctx)
-	var hashes [][32]byte
-	var deferred []partInfo
-	result := UploadResult{Size: size, Resumed: resumed}
-	kept := 0
-	grp.Go(func() error {
-		defer close(todo)
-		var err error
-		hashes, kept, err = hashParts(gctx, ct, rec.PartSize, have, func(p partInfo) error {
-			if inFlight[p.n] {
-				deferred = append(deferred, p)
-				return nil
-			}
-			select {
-			case todo <- p:
-				return nil
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}, req.Progress)
-		return err
-	})
-	var sent atomic.Int64
-	send := func(ctx context.Context, p partInfo) error {
-		body, err := ct.section(p.start, p.size, p.chain)
-		if err != nil {
-			return err
-		}
-		th := treehash.Hex(p.treeHash)
-		if err := req.Journal.PartStarted(ctx, p.n, th); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if err := g.UploadPart(ctx, req.Vault, rec.UploadID, p.start, progressReader(body, req.Progress), p.size, th, p.sha256); err != nil {
-			return fmt.Errorf("%s: part %d (bytes %d-%d): %w", what, p.n, p.start, p.start+p.size-1, err)
-		}
-		if err := req.Journal.PartDone(ctx, p.n, th); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		sent.Add(1)
-		return nil
-	}
-	for range req.Threads {
-		grp.Go(func() error {
-			for p := range todo {
-				if err := send(gctx, p); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err := grp.Wait(); err != nil {
-		return UploadResult{}, err
-	}
-	if len(deferred) > 0 {
-		missing, err := awaitParts(ctx, g, req.Vault, rec.UploadID, deferred, req.SettleWait)
-		if err != nil {
-			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-		}
-		kept += len(deferred) - len(missing)
-		grp, gctx := errgroup.WithContext(ctx)
-		grp.SetLimit(req.Threads)
-		for _, p := range missing {
-			grp.Go(func() error { return send(gctx, p) })
-		}
-		if err := grp.Wait(); err != nil {
-			return UploadResult{}, err
-		}
-	}
-	result.PartsSent, result.PartsKept = int(sent.Load()), kept
-
-	tree := treehash.Hex(treehash.Combine(hashes))
-	id, err := g.CompleteMultipartUpload(ctx, req.Vault, rec.UploadID, size, tree)
-	if err != nil {
-		return UploadResult{}, fmt.Errorf("%s: complete multipart upload %s: %w", what, rec.UploadID, err)
-	}
-	if err := req.Journal.Finish(ctx); err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	result.ArchiveID, result.TreeHash = id, tree
-	log.Debug().Str("archive_id", id).Int("sent", result.PartsSent).Int("kept", kept).Msg("multipart upload complete")
-	return result, nil
+	m.log.Info().Str("upload", m.rec.UploadID).Int("parts_held", len(m.have)).Int("parts_in_flight", len(m.inFlight)).Msg("resuming multipart upload")
+	return true, nil
 }
 
-// awaitParts asks Glacier, until settle has passed, whether it accepted the
-// given parts (with the same tree hash); it returns those it still lacks.
-func awaitParts(ctx context.Context, g Uploader, vault, uploadID string, parts []partInfo, settle time.Duration) ([]partInfo, error) {
+// produce is the in-order pass: it encrypts every part once, into a part
+// buffer, or (unbuffered) hashing it as it goes, and hands it on.
+func (m *multipart) produce(ctx context.Context, out chan<- *part) error {
+	size, ps := m.ct.Size(), m.rec.PartSize
+	s := m.ct.stream()
+	var batch []byte
+	for n, start := 0, int64(0); start < size; n, start = n+1, start+ps {
+		p := &part{n: n, start: start, size: min(ps, size-start)}
+		if start > 0 {
+			p.chain = s.chain()
+		}
+		if m.pool != nil {
+			var buf []byte
+			select {
+			case buf = <-m.pool:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if buf == nil {
+				buf = make([]byte, ps)
+			}
+			p.data = buf[:p.size]
+			if err := s.read(p.data); err != nil {
+				m.pool <- buf
+				return err
+			}
+		} else {
+			if batch == nil {
+				batch = make([]byte, hashBatch)
+			}
+			h := treehash.New()
+			for left := p.size; left > 0; {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				b := batch[:min(left, int64(len(batch)))]
+				if err := s.read(b); err != nil {
+					return err
+				}
+				h.Write(b)
+				left -= int64(len(b))
+			}
+			lin, tree := h.Sum()
+			p.linear, p.tree, p.hashed = hex.EncodeToString(lin[:]), tree, true
+		}
+		select {
+		case out <- p:
+		case <-ctx.Done():
+			m.release(p)
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// release gives a part's buffer back to the pool.
+func (m *multipart) release(p *part) {
+	if p.data != nil && m.pool != nil {
+		m.pool <- p.data[:cap(p.data)]
+	}
+	p.data = nil
+}
+
+// handle hashes a part (when the in-order pass did not), keeps it when
+// Glacier has it, puts it aside when the last run may have delivered it,
+// and sends it otherwise.
+func (m *multipart) handle(ctx context.Context, p *part) error {
+	defer m.release(p)
+	held, listed := m.have[p.start]
+	if !p.hashed {
+		if listed {
+			// Most likely kept: the tree hash alone decides.
+			t := treehash.NewTree()
+			t.Write(p.data)
+			_, p.tree = t.Sum()
+		} else {
+			p.linear, p.tree = hashBoth(p.data)
+		}
+		p.hashed = true
+	}
+	m.hashes[p.n] = p.tree
+	if listed && held == treehash.Hex(p.tree) {
+		m.kept.Add(1)
+		if m.req.Progress != nil {
+			m.req.Progress(p.size)
+		}
+		return nil
+	}
+	if p.linear == "" {
+		p.linear = sha256Hex(p.data)
+	}
+	if m.inFlight[p.n] {
+		// Asked about again at the end; sent then (re-derived) if missing.
+		m.release(p)
+		m.deferred <- p
+		return nil
+	}
+	return m.send(ctx, p)
+}
+
+// send uploads one part and records it. The part is marked started just
+// before the last bytes of its body leave, so a part the journal does not
+// list as started never reached Glacier whole and cannot be accepted later.
+func (m *multipart) send(ctx context.Context, p *part) error {
+	var body io.ReadSeeker
+	if p.data != nil {
+		body = bytes.NewReader(p.data)
+	} else {
+		s, err := m.ct.section(p.start, p.size, p.chain)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.what, err)
+		}
+		body = s
+	}
+	th := treehash.Hex(p.tree)
+	body = &markedBody{r: body, size: p.size, mark: func() error {
+		return m.req.Journal.PartStarted(ctx, p.n, th)
+	}}
+	if err := m.g.UploadPart(ctx, m.req.Vault, m.rec.UploadID, p.start, progressReader(body, m.req.Progress), p.size, th, p.linear); err != nil {
+		return fmt.Errorf("%s: part %d (bytes %d-%d): %w", m.what, p.n, p.start, p.start+p.size-1, err)
+	}
+	if err := m.req.Journal.PartDone(ctx, p.n, th); err != nil {
+		return fmt.Errorf("%s: %w", m.what, err)
+	}
+	m.sent.Add(1)
+	return nil
+}
+
+// settle waits for the parts the last run had sent whole (see awaitParts)
+// and sends those Glacier still lacks.
+func (m *multipart) settle(ctx context.Context) error {
+	var parts []*part
+	for p := range m.deferred {
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	settle := m.req.SettleWait
 	if settle <= 0 {
 		settle = 10 * time.Second
 	}
-	deadline := time.Now().Add(settle)
+	missing, err := awaitParts(ctx, m.g, m.req.Vault, m.rec.UploadID, parts, m.begun.Add(settle))
+	if err != nil {
+		return fmt.Errorf("%s: %w", m.what, err)
+	}
+	m.kept.Add(int64(len(parts) - len(missing)))
+	if m.req.Progress != nil {
+		for _, p := range parts {
+			if !slices.Contains(missing, p) {
+				m.req.Progress(p.size)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		m.log.Info().Int("parts", len(missing)).Msg("parts in flight when the last run stopped never arrived; sending them again")
+	}
+	todo := make(chan *part, len(missing))
+	for _, p := range missing {
+		todo <- p
+	}
+	close(todo)
+	grp, gctx := errgroup.WithContext(ctx)
+	runWorkers(gctx, grp, m.req.Threads, m.req.Slots, todo, m.send)
+	return grp.Wait()
+}
+
+// awaitParts polls ListParts, with a short and growing pause, until Glacier
+// lists every given part with its tree hash, or deadline passes; it returns
+// the parts still missing.
+//
+// Why this is enough. The parts asked about are those the journal marks as
+// started but not done. A part is marked started just before the last bytes
+// of its body are handed to the connection, so a part that is not marked
+// never left its process whole: Glacier needs every byte of a part (its
+// length and tree hash are checked), so such a part can never be accepted
+// and is sent again without waiting. A marked part may have left whole: its
+// bytes were then in the dead process's socket buffer (a few MiB at most) or
+// on the wire when this run started, and Glacier accepts it once they
+// arrive and it has stored them. That takes moments on a working connection,
+// so the wait ends as soon as ListParts shows the part, and at the latest at
+// deadline (SettleWait after this run began, well beyond what a socket
+// buffer needs). Asking only after every other part was sent makes the wait
+// rare. Should a marked part still arrive after the deadline, it arrives
+// next to the copy sent again: Glacier keeps the last part received for a
+// range, and both hold the same bytes with the same tree hash, so the
+// archive is right either way; only the bandwidth of one part is lost.
+func awaitParts(ctx context.Context, g Uploader, vault, uploadID string, parts []*part, deadline time.Time) ([]*part, error) {
+	pause := 50 * time.Millisecond
 	for {
 		listed, _, err := g.ListParts(ctx, vault, uploadID)
 		if err != nil {
@@ -353,84 +620,54 @@ func awaitParts(ctx context.Context, g Uploader, vault, uploadID string, parts [
 		for _, p := range listed {
 			have[p.Start] = p.TreeHash
 		}
-		var missing []partInfo
+		var missing []*part
 		for _, p := range parts {
-			if have[p.start] != treehash.Hex(p.treeHash) {
+			if have[p.start] != treehash.Hex(p.tree) {
 				missing = append(missing, p)
 			}
 		}
-		if len(missing) == 0 || !time.Now().Before(deadline) {
+		left := time.Until(deadline)
+		if len(missing) == 0 || left <= 0 {
 			return missing, nil
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(min(pause, left)):
 		}
+		pause = min(2*pause, time.Second)
 	}
 }
 
-// hashParts reads the whole ciphertext once, computing each part's tree
-// hash and SHA-256 and remembering the chaining block at each part start.
-// Parts whose start is in have with the same tree hash are kept (counted,
-// not sent); the others go to send. It returns every part's tree hash.
-func hashParts(ctx context.Context, ct *ciphertext, partSize int64, have map[int64]string, send func(partInfo) error, progress func(int64)) (hashes [][32]byte, kept int, err error) {
-	size := ct.Size()
-	r, err := ct.section(0, size, nil)
-	if err != nil {
-		return nil, 0, err
+// markedBody calls mark once before handing over the last bytes of a body
+// of size bytes; an error from mark fails the read, so those bytes never
+// leave.
+type markedBody struct {
+	r      io.ReadSeeker
+	size   int64
+	pos    int64
+	mark   func() error
+	marked bool
+}
+
+func (b *markedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 && !b.marked && b.pos+int64(n) >= b.size {
+		if merr := b.mark(); merr != nil {
+			return 0, merr
+		}
+		b.marked = true
 	}
-	bs := 0
-	if ct.block != nil {
-		bs = ct.block.BlockSize()
+	b.pos += int64(n)
+	return n, err
+}
+
+func (b *markedBody) Seek(off int64, whence int) (int64, error) {
+	pos, err := b.r.Seek(off, whence)
+	if err == nil {
+		b.pos = pos
 	}
-	buf := make([]byte, 256<<10)
-	th := treehash.New()
-	lin := sha256.New()
-	var chain []byte
-	last := make([]byte, bs) // the newest bs bytes of ciphertext read
-	for n, start := 0, int64(0); start < size; n, start = n+1, start+partSize {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		psize := min(partSize, size-start)
-		p := partInfo{n: n, start: start, size: psize, chain: chain}
-		th.Reset()
-		lin.Reset()
-		left := psize
-		for left > 0 {
-			k, err := io.ReadFull(r, buf[:min(int64(len(buf)), left)])
-			if err != nil {
-				return nil, 0, fmt.Errorf("read ciphertext at %d: %w", start+psize-left, err)
-			}
-			th.Write(buf[:k])
-			lin.Write(buf[:k])
-			left -= int64(k)
-			if k >= bs {
-				copy(last, buf[k-bs:k])
-			} else {
-				copy(last, last[k:])
-				copy(last[bs-k:], buf[:k])
-			}
-		}
-		if bs > 0 {
-			chain = slices.Clone(last)
-		}
-		_, p.treeHash = th.Sum()
-		p.sha256 = hex.EncodeToString(lin.Sum(nil))
-		hashes = append(hashes, p.treeHash)
-		if h, ok := have[start]; ok && h == treehash.Hex(p.treeHash) {
-			kept++
-			if progress != nil {
-				progress(psize)
-			}
-			continue
-		}
-		if err := send(p); err != nil {
-			return nil, 0, err
-		}
-	}
-	return hashes, kept, nil
+	return pos, err
 }
 
 // Abort cancels a recorded multipart upload in Glacier and forgets it: the
@@ -480,9 +717,10 @@ type Hashes struct {
 	Parts    int
 }
 
-// HashUpload runs the encryption and tree-hash pass of an upload on its
-// own, with a fresh preamble: the work an upload does before sending.
-// Benchmarks and checks use it; nothing is sent or recorded.
+// HashUpload runs the encryption and hashing work of an upload on its own,
+// with a fresh preamble: the in-order encryption pass and the parallel
+// hashing of each part (GOMAXPROCS workers). Benchmarks and checks use it;
+// nothing is sent or recorded.
 func HashUpload(ctx context.Context, source string, key *keys.Key, partSize int64) (Hashes, error) {
 	f, err := os.Open(source)
 	if err != nil {
@@ -505,10 +743,23 @@ func HashUpload(ctx context.Context, source string, key *keys.Key, partSize int6
 	if err != nil {
 		return Hashes{}, err
 	}
-	partSize = partSizeFor(ct.Size(), partSize)
-	hashes, _, err := hashParts(ctx, ct, partSize, nil, func(partInfo) error { return nil }, nil)
+	size := ct.Size()
+	if size == 0 {
+		return Hashes{Size: 0, TreeHash: treehash.Hex(treehash.Combine(nil))}, nil
+	}
+	m := &multipart{ct: ct, rec: UploadRecord{PartSize: partSizeFor(size, partSize)},
+		req: UploadRequest{Threads: runtime.GOMAXPROCS(0)}}
+	m.prepare()
+	err = m.pass(ctx, func(_ context.Context, p *part) error {
+		defer m.release(p)
+		if !p.hashed {
+			p.linear, p.tree = hashBoth(p.data)
+		}
+		m.hashes[p.n] = p.tree
+		return nil
+	})
 	if err != nil {
 		return Hashes{}, err
 	}
-	return Hashes{Size: ct.Size(), TreeHash: treehash.Hex(treehash.Combine(hashes)), Parts: len(hashes)}, nil
+	return Hashes{Size: size, TreeHash: treehash.Hex(treehash.Combine(m.hashes)), Parts: len(m.hashes)}, nil
 }
