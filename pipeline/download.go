@@ -557,14 +557,13 @@ func (d *downloader) checkPlaintext(ctx context.Context) (string, int64, error) 
 // orderedReader serves the spool's payload, range by range, each once it
 // is verified.
 type orderedReader struct {
-	d      *downloader
-	ctx    context.Context
-	next   int   // the range to open next
-	pos    int64 // spool offset of the next byte
-	end    int64 // end of what the open range may serve
-	n      int64 // payload bytes served
-	err    error // what stopped it, when not the data
-	failed bool
+	d    *downloader
+	ctx  context.Context
+	next int   // the range to open next
+	pos  int64 // spool offset of the next byte
+	end  int64 // end of what the open range may serve
+	n    int64 // payload bytes served
+	err  error // what stopped it, when not the data
 }
 
 func (o *orderedReader) Read(p []byte) (int, error) {
