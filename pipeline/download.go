@@ -290,6 +290,7 @@ func (d *downloader) resume(ctx context.Context) error {
 		}
 	}
 	close(items)
+	// Local work only: it takes no transfer slot.
 	grp, gctx := errgroup.WithContext(ctx)
 	runWorkers(gctx, grp, d.req.Threads, nil, items, func(ctx context.Context, ri *rangeInfo) error {
 		if e := loaded[int(ri.r.Start/d.head.Chunk)]; d.reverify(e) {
