@@ -8,12 +8,16 @@ package pipeline
 // random header are journalled, and each part follows from the last
 // ciphertext block of the part before.
 //
-// Memory: at most Threads+1 part buffers, and only when they fit in
-// uploadBufferBudget (64 MiB; at the default 8 MiB part size that is up to
-// 7 threads). Larger parts are not buffered: the in-order pass hashes each
-// part while encrypting it (256 KiB at a time) and remembers its chaining
-// block, and the sender encrypts the part again from that block in 64 KiB
-// batches. Either way memory does not grow with the archive.
+// Memory: part buffers of at most uploadBufferBudget (32 MiB) in all, and
+// never more than Threads+1 of them; parts larger than the budget allows
+// two of are not buffered. At the default 8 MiB part size that is 3 buffers
+// for 2 threads, 4 from 3 threads on. When there are fewer buffers than
+// Threads+1 and none is free, the in-order pass does not wait: it hashes
+// the next part while encrypting it (256 KiB at a time), remembers its
+// chaining block, and its sender encrypts it again from there in 64 KiB
+// batches, so every thread has work. The Go heap grows to about twice what
+// is live, so the process stays near twice the budget plus its own 20 MiB,
+// whatever the archive's size.
 //
 // A resumed upload keeps the parts Glacier lists with the reproduced tree
 // hash. A part the last run was sending when it died may still be accepted
@@ -26,11 +30,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,8 +125,9 @@ type UploadResult struct {
 // maxParts is Glacier's limit of parts per multipart upload.
 const maxParts = 10000
 
-// uploadBufferBudget bounds the ciphertext an upload holds in memory.
-const uploadBufferBudget = 64 << 20
+// uploadBufferBudget bounds the ciphertext an upload holds in memory (a
+// variable for tests).
+var uploadBufferBudget int64 = 32 << 20
 
 // hashBatch is how much the unbuffered in-order pass encrypts and hashes at
 // a time.
@@ -306,6 +313,7 @@ type multipart struct {
 	have     map[int64]string // parts Glacier listed at the start: start → tree hash
 	inFlight map[int]bool     // parts the last run sent whole without recording the answer
 	pool     chan []byte      // free part buffers; nil: parts are not buffered
+	wait     bool             // the pool has a buffer for every sender: wait for one
 	hashes   [][32]byte       // every part's tree hash, by number
 	sent     atomic.Int64
 	kept     atomic.Int64
@@ -342,16 +350,18 @@ func (m *multipart) run(ctx context.Context, resumed bool) (UploadResult, error)
 	return res, nil
 }
 
-// prepare sizes the table of part hashes and, when Threads+1 parts fit the
-// budget, the pool of part buffers (each allocated on first use).
+// prepare sizes the table of part hashes and the pool of part buffers
+// (each allocated on first use).
 func (m *multipart) prepare() {
 	size, ps := m.ct.Size(), m.rec.PartSize
 	m.hashes = make([][32]byte, (size+ps-1)/ps)
-	if n := m.req.Threads + 1; int64(n)*ps <= uploadBufferBudget {
+	n := min(int64(m.req.Threads+1), uploadBufferBudget/ps)
+	if n >= 2 {
 		m.pool = make(chan []byte, n)
 		for range n {
 			m.pool <- nil
 		}
+		m.wait = n == int64(m.req.Threads+1)
 	}
 }
 
@@ -433,13 +443,11 @@ func (m *multipart) produce(ctx context.Context, out chan<- *part) error {
 		if start > 0 {
 			p.chain = s.chain()
 		}
-		if m.pool != nil {
-			var buf []byte
-			select {
-			case buf = <-m.pool:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		buf, ok, err := m.buffer(ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
 			if buf == nil {
 				buf = make([]byte, ps)
 			}
@@ -475,6 +483,29 @@ func (m *multipart) produce(ctx context.Context, out chan<- *part) error {
 		}
 	}
 	return nil
+}
+
+// buffer takes a part buffer from the pool (nil: not yet allocated): it
+// waits for one when the pool has one for every sender, else takes one
+// only if free. ok is false when the part goes unbuffered.
+func (m *multipart) buffer(ctx context.Context) (buf []byte, ok bool, err error) {
+	if m.pool == nil {
+		return nil, false, nil
+	}
+	if !m.wait {
+		select {
+		case buf = <-m.pool:
+			return buf, true, nil
+		default:
+			return nil, false, nil
+		}
+	}
+	select {
+	case buf = <-m.pool:
+		return buf, true, nil
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
 }
 
 // release gives a part's buffer back to the pool.
@@ -528,7 +559,9 @@ func (m *multipart) handle(ctx context.Context, p *part) error {
 func (m *multipart) send(ctx context.Context, p *part) error {
 	var body io.ReadSeeker
 	if p.data != nil {
-		body = bytes.NewReader(p.data)
+		pb := &partBody{r: bytes.NewReader(p.data)}
+		defer pb.close()
+		body = pb
 	} else {
 		s, err := m.ct.section(p.start, p.size, p.chain)
 		if err != nil {
@@ -637,6 +670,42 @@ func awaitParts(ctx context.Context, g Uploader, vault, uploadID string, parts [
 		}
 		pause = min(2*pause, time.Second)
 	}
+}
+
+// partBody serves a part buffer as a request body until closed. An HTTP
+// transport may go on reading a body after the call returned (when the
+// server answered early); once closed, the body gives nothing more, so the
+// buffer can be refilled with the next part.
+type partBody struct {
+	mu     sync.Mutex
+	r      *bytes.Reader
+	closed bool
+}
+
+var errBodyClosed = errors.New("part body read after its request ended")
+
+func (b *partBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, errBodyClosed
+	}
+	return b.r.Read(p)
+}
+
+func (b *partBody) Seek(off int64, whence int) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, errBodyClosed
+	}
+	return b.r.Seek(off, whence)
+}
+
+func (b *partBody) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 }
 
 // markedBody calls mark once before handing over the last bytes of a body

@@ -60,20 +60,29 @@ func TestUploadRoundTrip(t *testing.T) {
 		key     *keys.Key
 		part    int64
 		threads int
-		parts   int // parts sent; 0: single request
+		parts   int   // parts sent; 0: single request
+		budget  int64 // part buffers' budget; 0: the default
 	}{
-		{"aes multipart", 5<<20 + 123, &aes, 1 << 20, 2, 6},
-		{"aes last part nearly full", 4<<20 - 300, &aes, 1 << 20, 3, 4},
-		{"bf multipart", 3<<20 + 1, &bf, 1 << 20, 2, 4},
-		{"plain multipart", 3<<20 + 5, nil, 1 << 20, 2, 4},
-		{"aes single", 300_000, &aes, 1 << 20, 2, 0},
-		{"plain single", 1, nil, 1 << 20, 1, 0},
-		// 70 threads × 1 MiB parts exceed the buffer budget: parts are
-		// hashed in the in-order pass and re-derived by their sender.
-		{"aes unbuffered", 6<<20 + 9, &aes, 1 << 20, 70, 7},
+		{"aes multipart", 5<<20 + 123, &aes, 1 << 20, 2, 6, 0},
+		{"aes last part nearly full", 4<<20 - 300, &aes, 1 << 20, 3, 4, 0},
+		{"bf multipart", 3<<20 + 1, &bf, 1 << 20, 2, 4, 0},
+		{"plain multipart", 3<<20 + 5, nil, 1 << 20, 2, 4, 0},
+		{"aes single", 300_000, &aes, 1 << 20, 2, 0, 0},
+		{"plain single", 1, nil, 1 << 20, 1, 0, 0},
+		// No room for two parts: each is hashed in the in-order pass and
+		// encrypted again by its sender.
+		{"aes unbuffered", 6<<20 + 9, &aes, 1 << 20, 3, 7, 1 << 20},
+		{"plain unbuffered", 3<<20 + 9, nil, 1 << 20, 2, 4, 1 << 20},
+		// Fewer buffers than threads+1: parts go unbuffered when none is free.
+		{"aes some buffered", 9<<20 + 9, &aes, 1 << 20, 5, 10, 3 << 20},
+		{"aes single unbuffered", 900_000, &aes, 1 << 20, 2, 0, 512 << 10},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.budget > 0 {
+				defer func(b int64) { uploadBufferBudget = b }(uploadBufferBudget)
+				uploadBufferBudget = tc.budget
+			}
 			e := newSimEnv(t)
 			src := randomFile(t, tc.size)
 			want, _ := os.ReadFile(src)
@@ -105,6 +114,22 @@ func TestUploadRoundTrip(t *testing.T) {
 			}
 			checkAcceptedOnce(t, e)
 		})
+	}
+}
+
+// TestPartBodyClosed: once its request ended, a part body serves nothing
+// more, so its buffer can take the next part.
+func TestPartBodyClosed(t *testing.T) {
+	b := &partBody{r: bytes.NewReader(make([]byte, 100))}
+	if n, err := b.Read(make([]byte, 10)); n != 10 || err != nil {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	b.close()
+	if _, err := b.Read(make([]byte, 10)); !errors.Is(err, errBodyClosed) {
+		t.Errorf("read after close: %v", err)
+	}
+	if _, err := b.Seek(0, io.SeekStart); !errors.Is(err, errBodyClosed) {
+		t.Errorf("seek after close: %v", err)
 	}
 }
 
