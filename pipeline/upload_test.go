@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -210,6 +211,82 @@ func TestUploadResumesWithoutWaiting(t *testing.T) {
 	}
 	if !res.Resumed || res.PartsKept == 0 || res.PartsSent+res.PartsKept != 9 {
 		t.Errorf("result %+v: want a resume keeping the parts already sent", res)
+	}
+	if got := fetchArchive(t, e, res.ArchiveID, &key); !bytes.Equal(got, want) {
+		t.Fatal("retrieved archive differs from the local file")
+	}
+	checkAcceptedOnce(t, e)
+}
+
+// lateUploader loses Glacier's answer to one part (the part arrived whole)
+// and, in the next run, hides that part from the first ListParts answers,
+// as when the dead run's bytes were still on their way.
+type lateUploader struct {
+	Uploader
+	start  int64
+	lose   bool
+	hide   int // ListParts answers still to hide it from
+	mu     sync.Mutex
+	resent int
+}
+
+var errLost = errors.New("answer lost")
+
+func (l *lateUploader) UploadPart(ctx context.Context, vault, uploadID string, start int64, body io.ReadSeeker, size int64, treeHash, sha256 string) error {
+	err := l.Uploader.UploadPart(ctx, vault, uploadID, start, body, size, treeHash, sha256)
+	if start == l.start {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.lose {
+			return errLost
+		}
+		l.resent++
+	}
+	return err
+}
+
+func (l *lateUploader) ListParts(ctx context.Context, vault, uploadID string) ([]aws.Part, int64, error) {
+	parts, n, err := l.Uploader.ListParts(ctx, vault, uploadID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hide > 0 {
+		l.hide--
+		parts = slices.DeleteFunc(parts, func(p aws.Part) bool { return p.Start == l.start })
+	}
+	return parts, n, err
+}
+
+// TestUploadAwaitsPartSentWhole: a part the last run sent whole, which
+// Glacier lists only later, is waited for and kept, not sent again.
+func TestUploadAwaitsPartSentWhole(t *testing.T) {
+	e := newSimEnv(t)
+	key := testKey(t, "aes-256-cbc")
+	src := randomFile(t, 5<<20)
+	want, _ := os.ReadFile(src)
+	j := &memJournal{}
+	req := UploadRequest{Vault: "v", Name: "a", Source: src, SourceSHA256: "s", Key: &key, Description: "d",
+		PartSize: 1 << 20, Threads: 2, Journal: j, SettleWait: time.Minute}
+	late := &lateUploader{Uploader: e.g, start: 2 << 20, lose: true}
+	if _, err := Upload(context.Background(), late, req); !errors.Is(err, errLost) {
+		t.Fatalf("first run: %v", err)
+	}
+	if rec, _, _ := j.Load(context.Background()); rec.Started[2] == "" {
+		t.Fatal("the part sent whole is not marked as started")
+	}
+	late.lose, late.hide = false, 3
+	begun := time.Now()
+	res, err := Upload(context.Background(), late, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.resent != 0 {
+		t.Errorf("the part sent whole was sent again %d times", late.resent)
+	}
+	if late.hide != 0 {
+		t.Errorf("ListParts asked too few times (%d hidden answers left)", late.hide)
+	}
+	if took := time.Since(begun); took > 20*time.Second {
+		t.Errorf("took %v", took)
 	}
 	if got := fetchArchive(t, e, res.ArchiveID, &key); !bytes.Equal(got, want) {
 		t.Fatal("retrieved archive differs from the local file")
