@@ -83,7 +83,9 @@ type UploadRecord struct {
 //
 // PartStarted is called while a part is being sent, just before the last
 // bytes of its body are handed to the connection (again on a retry of the
-// same part); PartDone once Glacier accepted it.
+// same part); PartDone after Glacier accepted it, from one goroutine in the
+// order of acceptance, and always before Finish. Calls come from several
+// goroutines.
 type Journal interface {
 	Load(ctx context.Context) (UploadRecord, bool, error)
 	Start(ctx context.Context, r UploadRecord) error
@@ -317,7 +319,8 @@ type multipart struct {
 	hashes   [][32]byte       // every part's tree hash, by number
 	sent     atomic.Int64
 	kept     atomic.Int64
-	deferred chan *part // in-flight parts, asked about again after the others
+	deferred chan *part    // in-flight parts, asked about again after the others
+	done     chan accepted // parts Glacier accepted, for the journal
 }
 
 func (m *multipart) run(ctx context.Context, resumed bool) (UploadResult, error) {
@@ -328,11 +331,16 @@ func (m *multipart) run(ctx context.Context, resumed bool) (UploadResult, error)
 	}
 	m.prepare()
 	m.deferred = make(chan *part, len(m.hashes))
-	if err := m.pass(ctx, m.handle); err != nil {
-		return UploadResult{}, err
+	stopDone := m.recordDone(ctx)
+	err = m.pass(ctx, m.handle)
+	if err == nil {
+		close(m.deferred)
+		err = m.settle(ctx)
 	}
-	close(m.deferred)
-	if err := m.settle(ctx); err != nil {
+	if derr := stopDone(); err == nil && derr != nil {
+		err = fmt.Errorf("%s: %w", m.what, derr)
+	}
+	if err != nil {
 		return UploadResult{}, err
 	}
 
@@ -576,11 +584,40 @@ func (m *multipart) send(ctx context.Context, p *part) error {
 	if err := m.g.UploadPart(ctx, m.req.Vault, m.rec.UploadID, p.start, progressReader(body, m.req.Progress), p.size, th, p.linear); err != nil {
 		return fmt.Errorf("%s: part %d (bytes %d-%d): %w", m.what, p.n, p.start, p.start+p.size-1, err)
 	}
-	if err := m.req.Journal.PartDone(ctx, p.n, th); err != nil {
-		return fmt.Errorf("%s: %w", m.what, err)
-	}
+	m.done <- accepted{p.n, th}
 	m.sent.Add(1)
 	return nil
+}
+
+// accepted is a part Glacier accepted, for the journal.
+type accepted struct {
+	n    int
+	tree string
+}
+
+// recordDone writes accepted parts to the journal off the senders' path
+// (each write is a durable transaction). The record may lag behind Glacier
+// without harm: a resumed upload asks ListParts, and a part marked started
+// that Glacier lists is kept at once. It returns the function that waits
+// for the last write, and reports the first failure; accepted parts are
+// recorded even while the upload is being cancelled.
+func (m *multipart) recordDone(ctx context.Context) (stop func() error) {
+	m.done = make(chan accepted, len(m.hashes))
+	ctx = context.WithoutCancel(ctx)
+	finished := make(chan error, 1)
+	go func() {
+		var first error
+		for a := range m.done {
+			if err := m.req.Journal.PartDone(ctx, a.n, a.tree); err != nil && first == nil {
+				first = err
+			}
+		}
+		finished <- first
+	}()
+	return func() error {
+		close(m.done)
+		return <-finished
+	}
 }
 
 // settle waits for the parts the last run had sent whole (see awaitParts)
