@@ -8,9 +8,9 @@ package pipeline
 //     number of times.
 //   - Whole check (Download): the ranges' tree hashes combine into the
 //     archive's tree hash.
-//   - Plaintext check (checkPlaintext): the padding and random header are
-//     well formed, the SHA-256 recorded at upload matches, and the archive
-//     decompresses and reads as a tar to its end.
+//   - Plaintext check (checkPlaintext, sequence): the padding and random
+//     header are well formed, the SHA-256 recorded at upload matches, and
+//     the archive decompresses and reads as a tar to its end.
 //   - Atomic install (install): only when all three checks passed is the
 //     spool renamed over Dest. Nothing partial is ever installed; on any
 //     failure Dest is untouched.
@@ -25,11 +25,11 @@ package pipeline
 // decrypt them and write the plaintext straight to its place in the spool
 // (CBC decryption of a range needs only the ciphertext block before it, so
 // ranges decrypt independently: each range's first block waits for the last
-// block of the range before, and is put in place by the in-order check).
-// One goroutine reads the verified plaintext in order, as ranges complete,
-// for the SHA-256 and the decompression check. The first range is fetched
-// before the others start, because it holds the random header whose length
-// places every other byte.
+// block of the range before, and is put in place by sequence). Behind them,
+// the plaintext is read in order as ranges complete: by one goroutine for
+// the SHA-256, by another for the decompression check. The first range is
+// fetched before the others start, because it holds the random header
+// whose length places every other byte.
 //
 // Memory: one 256 KiB buffer per worker, about 150 bytes per range (at most
 // 10,000 ranges: the range size is raised like the upload's part size),
@@ -40,6 +40,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -118,19 +119,23 @@ type rangeInfo struct {
 	r     treehash.Range
 	entry entry         // set before done is closed
 	done  chan struct{} // closed once the range is verified and in the spool
+	ready chan struct{} // closed once its plaintext is final (see sequence)
 }
 
 // downloader is one download in progress.
 type downloader struct {
-	g      OutputGetter
-	req    DownloadRequest
-	what   string
-	head   journalHeader
-	block  cipher.Block // nil: not encrypted
-	bs     int64
-	hdr    int64 // the random header's length (RHL byte included); set once range 0 is verified
-	ranges []*rangeInfo
-	sp     *spool
+	g     OutputGetter
+	req   DownloadRequest
+	what  string
+	head  journalHeader
+	block cipher.Block // nil: not encrypted
+	bs    int64
+	hdr   int64 // the random header's length (RHL byte included); set once range 0 is verified
+	// payload is where the payload ends in the spool; set before the last
+	// range is ready.
+	payload int64
+	ranges  []*rangeInfo
+	sp      *spool
 
 	retries atomic.Int64
 	reused  atomic.Int64
@@ -194,7 +199,7 @@ func newDownloader(g OutputGetter, req DownloadRequest) (*downloader, error) {
 		}
 	}
 	for _, r := range treehash.Ranges(req.Size, chunk) {
-		d.ranges = append(d.ranges, &rangeInfo{r: r, done: make(chan struct{})})
+		d.ranges = append(d.ranges, &rangeInfo{r: r, done: make(chan struct{}), ready: make(chan struct{})})
 	}
 	return d, nil
 }
@@ -531,108 +536,87 @@ func (d *downloader) reverify(e entry) bool {
 	return tree == e.tree && string(lastBlock) == string(e.last)
 }
 
-// checkPlaintext reads the verified plaintext in order as ranges complete:
-// it puts each range's first block in place, checks the padding, and
-// returns the payload's SHA-256 and size once it decompressed (when the
-// compression is known) to its end.
+// checkPlaintext checks the plaintext as ranges complete: sequence puts it
+// in its final form in order, one reader hashes it and another (when the
+// compression is known) decompresses it, side by side, so that the
+// decompression, the slowest step, has a core to itself. It returns the
+// payload's SHA-256 and size.
 func (d *downloader) checkPlaintext(ctx context.Context) (string, int64, error) {
-	r := &orderedReader{d: d, ctx: ctx}
-	sum := sha256.New()
-	tee := io.TeeReader(r, sum)
+	grp, gctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return d.sequence(gctx) })
+	var sum string
+	var n int64
+	grp.Go(func() error {
+		h := sha256.New()
+		var err error
+		n, err = io.CopyBuffer(h, &orderedReader{d: d, ctx: gctx}, make([]byte, downloadBuffer))
+		sum = hex.EncodeToString(h.Sum(nil))
+		return err
+	})
 	if d.req.Compression != "" {
-		// Decompress and walk the tar while it arrives: a damaged archive
-		// is found before it replaces anything.
-		if err := checkArchive(ctx, tee, d.req.Compression); err != nil {
-			if r.err != nil {
-				return "", 0, r.err
+		grp.Go(func() error {
+			// Decompress and walk the tar while it arrives: a damaged
+			// archive is found before it replaces anything.
+			r := &orderedReader{d: d, ctx: gctx}
+			if err := checkArchive(gctx, r, d.req.Compression); err != nil {
+				if r.err != nil {
+					return r.err
+				}
+				return errContent{fmt.Errorf("retrieved archive does not decompress: %w", err)}
 			}
-			return "", 0, errContent{fmt.Errorf("retrieved archive does not decompress: %w", err)}
-		}
+			return nil
+		})
 	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
+	if err := grp.Wait(); err != nil {
 		return "", 0, err
 	}
-	return hex.EncodeToString(sum.Sum(nil)), r.n, nil
+	return sum, n, nil
 }
 
-// orderedReader serves the spool's payload, range by range, each once it
-// is verified.
-type orderedReader struct {
-	d    *downloader
-	ctx  context.Context
-	next int   // the range to open next
-	pos  int64 // spool offset of the next byte
-	end  int64 // end of what the open range may serve
-	n    int64 // payload bytes served
-	err  error // what stopped it, when not the data
-}
-
-func (o *orderedReader) Read(p []byte) (int, error) {
-	for o.pos >= o.end {
-		if o.next == len(o.d.ranges) {
-			return 0, io.EOF
+// sequence makes each range's plaintext final, in order, as ranges are
+// verified: it puts the range's first block in place (its chaining value
+// is the last block of the range before) and, at the end, checks the
+// padding and sets the payload's end. A range is ready once that is done.
+func (d *downloader) sequence(ctx context.Context) error {
+	for i, ri := range d.ranges {
+		select {
+		case <-ri.done:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if err := o.open(); err != nil {
-			o.err = err
-			return 0, err
+		if d.block != nil && i > 0 {
+			b := make([]byte, d.bs)
+			d.block.Decrypt(b, ri.entry.first)
+			subtle.XORBytes(b, b, d.ranges[i-1].entry.last)
+			if _, err := d.sp.f.WriteAt(b, d.spoolOff(ri.r.Start)); err != nil {
+				return err
+			}
 		}
-	}
-	k := min(int64(len(p)), o.end-o.pos)
-	n, err := o.d.sp.f.ReadAt(p[:k], o.pos)
-	o.pos += int64(n)
-	o.n += int64(n)
-	if err != nil && n == int(k) {
-		err = nil
-	}
-	if err != nil {
-		o.err = err
-	}
-	return n, err
-}
-
-// open waits for the next range, puts its first block in place and sets
-// the span it serves.
-func (o *orderedReader) open() error {
-	d := o.d
-	ri := d.ranges[o.next]
-	select {
-	case <-ri.done:
-	case <-o.ctx.Done():
-		return o.ctx.Err()
-	}
-	o.next++
-	end := d.spoolOff(ri.r.End + 1)
-	if d.block != nil && ri != d.ranges[0] {
-		prev := d.ranges[o.next-2]
-		b := make([]byte, d.bs)
-		d.block.Decrypt(b, ri.entry.first)
-		for i := range b {
-			b[i] ^= prev.entry.last[i]
+		if i == len(d.ranges)-1 {
+			end := d.spoolOff(ri.r.End + 1)
+			if d.block != nil {
+				pad, err := d.padding(end)
+				if err != nil {
+					return err
+				}
+				end -= pad
+			}
+			d.payload = end
 		}
-		if _, err := d.sp.f.WriteAt(b, d.spoolOff(ri.r.Start)); err != nil {
-			return err
-		}
+		close(ri.ready)
 	}
-	if o.next == len(d.ranges) && d.block != nil {
-		pad, err := o.padding(end)
-		if err != nil {
-			return err
-		}
-		end -= pad
-	}
-	o.end = end
 	return nil
 }
 
 // padding checks the PKCS#7 padding that ends the spool at end. The spool
 // may hold less than a block (a tiny payload after a long header), but it
 // always holds the padding.
-func (o *orderedReader) padding(end int64) (int64, error) {
+func (d *downloader) padding(end int64) (int64, error) {
 	if end <= 0 {
 		return 0, errContent{fmt.Errorf("decrypt: %w", crypt.ErrBadHeader)}
 	}
-	b := make([]byte, min(o.d.bs, end))
-	if _, err := o.d.sp.f.ReadAt(b, end-int64(len(b))); err != nil {
+	b := make([]byte, min(d.bs, end))
+	if _, err := d.sp.f.ReadAt(b, end-int64(len(b))); err != nil {
 		return 0, err
 	}
 	n := int(b[len(b)-1])
@@ -645,6 +629,48 @@ func (o *orderedReader) padding(end int64) (int64, error) {
 		}
 	}
 	return int64(n), nil
+}
+
+// orderedReader serves the spool's payload, range by range, each once it
+// is ready.
+type orderedReader struct {
+	d    *downloader
+	ctx  context.Context
+	next int   // the range to open next
+	pos  int64 // spool offset of the next byte
+	end  int64 // end of what the open range may serve
+	err  error // what stopped it, when not the data
+}
+
+func (o *orderedReader) Read(p []byte) (int, error) {
+	d := o.d
+	for o.pos >= o.end {
+		if o.next == len(d.ranges) {
+			return 0, io.EOF
+		}
+		ri := d.ranges[o.next]
+		select {
+		case <-ri.ready:
+		case <-o.ctx.Done():
+			o.err = o.ctx.Err()
+			return 0, o.err
+		}
+		o.next++
+		o.end = d.spoolOff(ri.r.End + 1)
+		if o.next == len(d.ranges) {
+			o.end = d.payload
+		}
+	}
+	k := min(int64(len(p)), o.end-o.pos)
+	n, err := d.sp.f.ReadAt(p[:k], o.pos)
+	o.pos += int64(n)
+	if err != nil && n == int(k) {
+		err = nil
+	}
+	if err != nil {
+		o.err = err
+	}
+	return n, err
 }
 
 // install makes the spool the local file at Dest: cut to the payload,
