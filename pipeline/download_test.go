@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"freezer/aws"
@@ -171,6 +172,29 @@ func TestDownloadLastRangeOneBlock(t *testing.T) {
 		return
 	}
 	t.Skip("no random header gave a one-block last range")
+}
+
+// TestDownloadAcrossFilesystems: a spool that cannot be renamed into place
+// (another filesystem) is copied there, still atomically.
+func TestDownloadAcrossFilesystems(t *testing.T) {
+	shm := "/dev/shm"
+	var a, b syscall.Stat_t
+	if syscall.Stat(shm, &a) != nil || syscall.Stat(t.TempDir(), &b) != nil || a.Dev == b.Dev {
+		t.Skip("no second filesystem at hand")
+	}
+	temp, err := os.MkdirTemp(shm, "freezer-test-")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer os.RemoveAll(temp)
+	key := testKey(t, "aes-256-cbc")
+	u := upload(t, newSimEnv(t), randomFile(t, 2<<20+3), &key, "")
+	u.temp = temp
+	res, err := Download(context.Background(), u.e.g, u.request(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.checkInstalled(t, res)
 }
 
 func TestDownloadSlots(t *testing.T) {
