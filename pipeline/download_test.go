@@ -131,7 +131,7 @@ func TestDownloadRoundTrip(t *testing.T) {
 		{"bf", func(t *testing.T) string { return randomFile(t, 2<<20+1) }, &bf, "", 2},
 		{"plain gzip", func(t *testing.T) string { return tarGzFile(t, 3<<20) }, nil, compress.Gzip, 2},
 		{"aes tiny", func(t *testing.T) string { return randomFile(t, 1) }, &aes, "", 2},
-		{"aes last range one block", func(t *testing.T) string { return randomFile(t, 1<<20+40) }, &aes, "", 2},
+		{"aes short last range", func(t *testing.T) string { return randomFile(t, 1<<20+40) }, &aes, "", 2},
 		{"plain tiny", func(t *testing.T) string { return randomFile(t, 3) }, nil, "", 2},
 	}
 	for _, tc := range tests {
