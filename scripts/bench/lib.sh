@@ -21,6 +21,7 @@
 #                            sets $SINK_URL
 #   bench_drop_caches        drop the page cache when permitted; sets $DROPPED (yes/no + why)
 #   bench_sim_hwm            the simulator's peak RSS so far (VmHWM), for figures per stage
+#   bench_sim_cpu            the simulator's CPU seconds so far (user+sys), for figures per stage
 #   small helpers: bench_mbs BYTES SECONDS, bench_mib BYTES, bench_lt/bench_le A B, bench_res NAME
 
 TIME_BIN=${TIME_BIN:-/usr/bin/time}
@@ -169,6 +170,11 @@ bench_show_cmd() {
 # bench_sim_hwm — the simulator's peak RSS so far (VmHWM), in MiB.
 bench_sim_hwm() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SIM_SHELL_PID/status" 2>/dev/null || echo "?"
+}
+
+# bench_sim_cpu — the simulator's CPU seconds so far (user + system).
+bench_sim_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$SIM_SHELL_PID/stat" 2>/dev/null || echo 0
 }
 
 # bench_sim_start SIMDIR — serves the simulator on a free loopback port, under /usr/bin/time -v
