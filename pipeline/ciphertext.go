@@ -222,3 +222,78 @@ func (s *section) Seek(offset int64, whence int) (int64, error) {
 	}
 	return target, nil
 }
+
+// stream produces the ciphertext from its start, in order, encrypting each
+// plaintext byte once; it remembers the last ciphertext block it produced,
+// the chaining value of what follows (a part's chain, for re-deriving the
+// next part with section).
+type stream struct {
+	c    *ciphertext
+	mode cipher.BlockMode // nil: not encrypted
+	off  int64            // next ciphertext offset
+	last []byte           // the newest block of ciphertext produced
+}
+
+func (c *ciphertext) stream() *stream {
+	s := &stream{c: c}
+	if c.block != nil {
+		s.mode = cipher.NewCBCEncrypter(c.block, c.iv)
+		s.last = make([]byte, c.block.BlockSize())
+	}
+	return s
+}
+
+// read fills p with the next len(p) bytes of ciphertext. Unless p reaches
+// the end, the position after it must be block aligned after the IV (part
+// sizes and batch sizes are multiples of every block size).
+func (s *stream) read(p []byte) error {
+	c := s.c
+	if int64(len(p)) > c.Size()-s.off {
+		return fmt.Errorf("read %d bytes at %d: the ciphertext has %d", len(p), s.off, c.Size())
+	}
+	if c.block == nil {
+		k, err := c.src.ReadAt(p, s.off)
+		if k < len(p) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read local archive at %d: %w", s.off+int64(k), err)
+		}
+		s.off += int64(len(p))
+		return nil
+	}
+	bs := c.block.BlockSize()
+	ivLen := int64(len(c.iv))
+	q := p
+	if s.off < ivLen {
+		k := copy(q, c.iv[s.off:])
+		q = q[k:]
+		s.off += int64(k)
+	}
+	if len(q)%bs != 0 {
+		return fmt.Errorf("read of %d bytes at %d is not block aligned", len(q), s.off)
+	}
+	if len(q) > 0 {
+		if err := c.plaintextAt(q, s.off-ivLen); err != nil {
+			return err
+		}
+		s.mode.CryptBlocks(q, q)
+		s.off += int64(len(q))
+	}
+	if len(p) >= bs {
+		copy(s.last, p[len(p)-bs:])
+	} else {
+		copy(s.last, s.last[len(p):])
+		copy(s.last[bs-len(p):], p)
+	}
+	return nil
+}
+
+// chain is the ciphertext block before the stream's position, as section
+// wants it (nil when not encrypted).
+func (s *stream) chain() []byte {
+	if s.last == nil {
+		return nil
+	}
+	return append([]byte(nil), s.last...)
+}

@@ -1,6 +1,31 @@
 package pipeline
 
+// Uploads encrypt each byte of the local archive once. The ciphertext is made
+// in order by one goroutine (CBC encryption is sequential: each block depends
+// on the one before), a part at a time, into a part buffer; workers tree-hash
+// and SHA-256 the buffer and send it from there, so retries re-read the same
+// bytes. Parts are reproducible byte for byte after a crash: the IV and the
+// random header are journalled, and each part follows from the last
+// ciphertext block of the part before.
+//
+// Memory: part buffers of at most uploadBufferBudget (32 MiB) in all, and
+// never more than Threads+1 of them; parts larger than the budget allows
+// two of are not buffered. At the default 8 MiB part size that is 3 buffers
+// for 2 threads, 4 from 3 threads on. When there are fewer buffers than
+// Threads+1 and none is free, the in-order pass does not wait: it hashes
+// the next part while encrypting it (256 KiB at a time), remembers its
+// chaining block, and its sender encrypts it again from there in 64 KiB
+// batches, so every thread has work. The Go heap grows to about twice what
+// is live, so the process stays near twice the budget plus its own 20 MiB,
+// whatever the archive's size.
+//
+// A resumed upload keeps the parts Glacier lists with the reproduced tree
+// hash. A part the last run was sending when it died may still be accepted
+// by Glacier after this run asked (see awaitParts for the rule that decides
+// how long to wait for it).
+
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,12 +33,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"sync/atomic"
+	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"freezer/aws"
 	"freezer/aws/treehash"
@@ -45,10 +68,19 @@ type UploadRecord struct {
 	Header       []byte
 	Description  string
 	Parts        map[int]string // parts Glacier accepted: number → tree hash
-	Started      map[int]string // parts sent whose answer was never recorded
+	// Started holds the parts whose whole body was handed to the connection
+	// but whose answer was never recorded: only those can still be accepted
+	// by Glacier after the run that sent them died.
+	Started map[int]string
 }
 
 // Journal keeps an upload's record durable (the catalog implements it).
+//
+// PartStarted is called while a part is being sent, just before the last
+// bytes of its body are handed to the connection (again on a retry of the
+// same part); PartDone after Glacier accepted it, from one goroutine in the
+// order of acceptance, and always before Finish. Calls come from several
+// goroutines.
 type Journal interface {
 	Load(ctx context.Context) (UploadRecord, bool, error)
 	Start(ctx context.Context, r UploadRecord) error
@@ -67,11 +99,12 @@ type UploadRequest struct {
 	Description  string
 	PartSize     int64 // requested part size (the chunk size)
 	Threads      int
+	Slots        Slots // nil: Threads workers run freely
 	Journal      Journal
 	Progress     func(n int64) // bytes sent (called from several goroutines)
 	// SettleWait bounds how long a resumed upload waits for Glacier to
-	// finish accepting parts that were in flight when the last run stopped
-	// (default 10 s).
+	// list a part whose whole body the last run had sent (see awaitParts);
+	// it counts from the start of the resumed upload (default 10 s).
 	SettleWait time.Duration
 	Logger     zerolog.Logger
 }
@@ -89,6 +122,14 @@ type UploadResult struct {
 // maxParts is Glacier's limit of parts per multipart upload.
 const maxParts = 10000
 
+// uploadBufferBudget bounds the ciphertext an upload holds in memory (a
+// variable for tests).
+var uploadBufferBudget int64 = 32 << 20
+
+// hashBatch is how much the unbuffered in-order pass encrypts and hashes at
+// a time.
+const hashBatch = 256 << 10
+
 // Upload sends an archive's local file to Glacier, encrypted with the
 // request's key: in one request when it fits one part, else as a multipart
 // upload with parts in parallel. A multipart upload is recorded in the
@@ -96,6 +137,7 @@ const maxParts = 10000
 // has (confirmed with ListParts, and matching the reproduced ciphertext's
 // tree hash) are not sent again.
 func Upload(ctx context.Context, g Uploader, req UploadRequest) (UploadResult, error) {
+	begun := time.Now()
 	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
 	f, err := os.Open(req.Source)
 	if err != nil {
@@ -119,8 +161,8 @@ func Upload(ctx context.Context, g Uploader, req UploadRequest) (UploadResult, e
 		keyID = req.Key.ID
 	}
 	if resumed && (rec.SourceSHA256 != req.SourceSHA256 || rec.KeyID != keyID || rec.Description != req.Description) {
-		return UploadResult{}, fmt.Errorf("%s: the recorded upload %s was made from a different local file or key; cancel it with 'freezer archive cancel %s/%s' and upload again",
-			what, rec.UploadID, req.Vault, req.Name)
+		return UploadResult{}, fmt.Errorf("%s: the recorded upload %s was made from a different local file or key; cancel that upload and upload again",
+			what, rec.UploadID)
 	}
 	if !resumed {
 		rec = UploadRecord{SourceSHA256: req.SourceSHA256, KeyID: keyID, Cipher: "none", Description: req.Description}
@@ -157,7 +199,9 @@ func Upload(ctx context.Context, g Uploader, req UploadRequest) (UploadResult, e
 	if !resumed && size <= rec.PartSize {
 		return uploadSingle(ctx, g, req, ct)
 	}
-	return uploadMultipart(ctx, g, req, ct, rec, resumed)
+	m := &multipart{g: g, req: req, ct: ct, rec: rec, what: what, begun: begun,
+		log: req.Logger.With().Str("vault", req.Vault).Str("archive", req.Name).Logger()}
+	return m.run(ctx, resumed)
 }
 
 // partSizeFor raises the chunk size (doubling) until size fits in maxParts.
@@ -168,20 +212,33 @@ func partSizeFor(size, chunk int64) int64 {
 	return chunk
 }
 
+// uploadSingle sends an archive that fits one part: encrypted once into a
+// buffer when it fits the budget, else hashed in one pass and encrypted
+// again while sent.
 func uploadSingle(ctx context.Context, g Uploader, req UploadRequest, ct *ciphertext) (UploadResult, error) {
 	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
 	size := ct.Size()
-	body, err := ct.section(0, size, nil)
-	if err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	h := treehash.New()
-	if _, err := io.Copy(h, body); err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	linear, tree := h.SumHex()
-	if _, err := body.Seek(0, io.SeekStart); err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+	var body io.ReadSeeker
+	var linear, tree string
+	if size <= uploadBufferBudget {
+		buf := make([]byte, size)
+		if err := ct.stream().read(buf); err != nil {
+			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+		}
+		var th [32]byte
+		linear, th = hashBoth(buf)
+		tree = treehash.Hex(th)
+		body = bytes.NewReader(buf)
+	} else {
+		h := treehash.New()
+		if err := hashStream(ctx, ct.stream(), size, h); err != nil {
+			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+		}
+		linear, tree = h.SumHex()
+		var err error
+		if body, err = ct.section(0, size, nil); err != nil {
+			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	id, err := g.UploadArchive(ctx, req.Vault, req.Description, progressReader(body, req.Progress), size, tree, linear)
 	if err != nil {
@@ -190,247 +247,41 @@ func uploadSingle(ctx context.Context, g Uploader, req UploadRequest, ct *cipher
 	return UploadResult{ArchiveID: id, TreeHash: tree, Size: size}, nil
 }
 
-// partInfo is what the hashing pass learns of a part.
-type partInfo struct {
-	n        int
-	start    int64
-	size     int64
-	chain    []byte // ciphertext block before start
-	treeHash [32]byte
-	sha256   string
-}
-
-func uploadMultipart(ctx context.Context, g Uploader, req UploadRequest, ct *ciphertext, rec UploadRecord, resumed bool) (UploadResult, error) {
-	what := fmt.Sprintf("vault %s: archive %s", req.Vault, req.Name)
-	log := req.Logger.With().Str("vault", req.Vault).Str("archive", req.Name).Logger()
-	size := ct.Size()
-
-	// Parts Glacier already holds. The journal may miss the last ones (a
-	// crash between Glacier's answer and the journal write), so ListParts
-	// is what counts; the journal only says an upload exists.
-	have := map[int64]string{}
-	if resumed {
-		parts, _, err := g.ListParts(ctx, req.Vault, rec.UploadID)
-		switch {
-		case aws.IsNotFound(err):
-			// Glacier dropped the idle upload (after about a day); the same
-			// ciphertext goes up under a new id.
-			log.Warn().Str("upload", rec.UploadID).Msg("Glacier no longer knows the recorded upload; starting it again")
-			resumed = false
-		case err != nil:
-			return UploadResult{}, fmt.Errorf("%s: list uploaded parts of %s: %w", what, rec.UploadID, err)
-		default:
-			for _, p := range parts {
-				have[p.Start] = p.TreeHash
-			}
-		}
-	}
-	if !resumed {
-		id, err := g.InitiateMultipartUpload(ctx, req.Vault, req.Description, rec.PartSize)
-		if err != nil {
-			return UploadResult{}, fmt.Errorf("%s: start multipart upload: %w", what, err)
-		}
-		rec.UploadID, rec.Parts, rec.Started = id, nil, nil
-		if err := req.Journal.Start(ctx, rec); err != nil {
-			// Without a record a crash would leave an upload nobody resumes.
-			_ = g.AbortMultipartUpload(context.WithoutCancel(ctx), req.Vault, id)
-			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-		}
-		log.Debug().Str("upload", id).Int64("part_size", rec.PartSize).Int64("size", size).Msg("multipart upload started")
-	} else {
-		log.Info().Str("upload", rec.UploadID).Int("parts_held", len(have)).Msg("resuming multipart upload")
-	}
-
-	// Parts the last run sent without recording Glacier's answer may still
-	// be accepted by Glacier after that run died (the request was on the
-	// wire). They are sent last, after asking Glacier again, so a part
-	// Glacier accepted is not sent twice.
-	inFlight := map[int]bool{}
-	for n := range rec.Started {
-		inFlight[n] = true
-	}
-
-	// One pass reproduces the ciphertext, hashes each part and hands parts
-	// Glacier lacks to the senders while the pass goes on.
-	todo := make(chan partInfo, req.Threads)
-	grp, gctx := errgroup.WithContext(ctx)
-	var hashes [][32]byte
-	var deferred []partInfo
-	result := UploadResult{Size: size, Resumed: resumed}
-	kept := 0
-	grp.Go(func() error {
-		defer close(todo)
-		var err error
-		hashes, kept, err = hashParts(gctx, ct, rec.PartSize, have, func(p partInfo) error {
-			if inFlight[p.n] {
-				deferred = append(deferred, p)
-				return nil
-			}
-			select {
-			case todo <- p:
-				return nil
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}, req.Progress)
-		return err
-	})
-	var sent atomic.Int64
-	send := func(ctx context.Context, p partInfo) error {
-		body, err := ct.section(p.start, p.size, p.chain)
-		if err != nil {
+// hashStream encrypts the next n bytes of s in batches into h.
+func hashStream(ctx context.Context, s *stream, n int64, h io.Writer) error {
+	buf := make([]byte, min(n, hashBatch))
+	for n > 0 {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		th := treehash.Hex(p.treeHash)
-		if err := req.Journal.PartStarted(ctx, p.n, th); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+		b := buf[:min(n, int64(len(buf)))]
+		if err := s.read(b); err != nil {
+			return err
 		}
-		if err := g.UploadPart(ctx, req.Vault, rec.UploadID, p.start, progressReader(body, req.Progress), p.size, th, p.sha256); err != nil {
-			return fmt.Errorf("%s: part %d (bytes %d-%d): %w", what, p.n, p.start, p.start+p.size-1, err)
-		}
-		if err := req.Journal.PartDone(ctx, p.n, th); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		sent.Add(1)
-		return nil
+		h.Write(b)
+		n -= int64(len(b))
 	}
-	for range req.Threads {
-		grp.Go(func() error {
-			for p := range todo {
-				if err := send(gctx, p); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err := grp.Wait(); err != nil {
-		return UploadResult{}, err
-	}
-	if len(deferred) > 0 {
-		missing, err := awaitParts(ctx, g, req.Vault, rec.UploadID, deferred, req.SettleWait)
-		if err != nil {
-			return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-		}
-		kept += len(deferred) - len(missing)
-		grp, gctx := errgroup.WithContext(ctx)
-		grp.SetLimit(req.Threads)
-		for _, p := range missing {
-			grp.Go(func() error { return send(gctx, p) })
-		}
-		if err := grp.Wait(); err != nil {
-			return UploadResult{}, err
-		}
-	}
-	result.PartsSent, result.PartsKept = int(sent.Load()), kept
-
-	tree := treehash.Hex(treehash.Combine(hashes))
-	id, err := g.CompleteMultipartUpload(ctx, req.Vault, rec.UploadID, size, tree)
-	if err != nil {
-		return UploadResult{}, fmt.Errorf("%s: complete multipart upload %s: %w", what, rec.UploadID, err)
-	}
-	if err := req.Journal.Finish(ctx); err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	result.ArchiveID, result.TreeHash = id, tree
-	log.Debug().Str("archive_id", id).Int("sent", result.PartsSent).Int("kept", kept).Msg("multipart upload complete")
-	return result, nil
+	return nil
 }
 
-// awaitParts asks Glacier, until settle has passed, whether it accepted the
-// given parts (with the same tree hash); it returns those it still lacks.
-func awaitParts(ctx context.Context, g Uploader, vault, uploadID string, parts []partInfo, settle time.Duration) ([]partInfo, error) {
-	if settle <= 0 {
-		settle = 10 * time.Second
-	}
-	deadline := time.Now().Add(settle)
-	for {
-		listed, _, err := g.ListParts(ctx, vault, uploadID)
-		if err != nil {
-			return nil, fmt.Errorf("list uploaded parts of %s: %w", uploadID, err)
-		}
-		have := make(map[int64]string, len(listed))
-		for _, p := range listed {
-			have[p.Start] = p.TreeHash
-		}
-		var missing []partInfo
-		for _, p := range parts {
-			if have[p.start] != treehash.Hex(p.treeHash) {
-				missing = append(missing, p)
-			}
-		}
-		if len(missing) == 0 || !time.Now().Before(deadline) {
-			return missing, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+// hashBoth returns the linear SHA-256 (hex) and the tree hash of b, the two
+// hashes Glacier wants with a part, computed side by side.
+func hashBoth(b []byte) (linear string, tree [32]byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		linear = sha256Hex(b)
+	}()
+	t := treehash.NewTree()
+	t.Write(b)
+	_, tree = t.Sum()
+	<-done
+	return linear, tree
 }
 
-// hashParts reads the whole ciphertext once, computing each part's tree
-// hash and SHA-256 and remembering the chaining block at each part start.
-// Parts whose start is in have with the same tree hash are kept (counted,
-// not sent); the others go to send. It returns every part's tree hash.
-func hashParts(ctx context.Context, ct *ciphertext, partSize int64, have map[int64]string, send func(partInfo) error, progress func(int64)) (hashes [][32]byte, kept int, err error) {
-	size := ct.Size()
-	r, err := ct.section(0, size, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	bs := 0
-	if ct.block != nil {
-		bs = ct.block.BlockSize()
-	}
-	buf := make([]byte, 256<<10)
-	th := treehash.New()
-	lin := sha256.New()
-	var chain []byte
-	last := make([]byte, bs) // the newest bs bytes of ciphertext read
-	for n, start := 0, int64(0); start < size; n, start = n+1, start+partSize {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		psize := min(partSize, size-start)
-		p := partInfo{n: n, start: start, size: psize, chain: chain}
-		th.Reset()
-		lin.Reset()
-		left := psize
-		for left > 0 {
-			k, err := io.ReadFull(r, buf[:min(int64(len(buf)), left)])
-			if err != nil {
-				return nil, 0, fmt.Errorf("read ciphertext at %d: %w", start+psize-left, err)
-			}
-			th.Write(buf[:k])
-			lin.Write(buf[:k])
-			left -= int64(k)
-			if k >= bs {
-				copy(last, buf[k-bs:k])
-			} else {
-				copy(last, last[k:])
-				copy(last[bs-k:], buf[:k])
-			}
-		}
-		if bs > 0 {
-			chain = slices.Clone(last)
-		}
-		_, p.treeHash = th.Sum()
-		p.sha256 = hex.EncodeToString(lin.Sum(nil))
-		hashes = append(hashes, p.treeHash)
-		if h, ok := have[start]; ok && h == treehash.Hex(p.treeHash) {
-			kept++
-			if progress != nil {
-				progress(psize)
-			}
-			continue
-		}
-		if err := send(p); err != nil {
-			return nil, 0, err
-		}
-	}
-	return hashes, kept, nil
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
 // Abort cancels a recorded multipart upload in Glacier and forgets it: the
@@ -480,9 +331,10 @@ type Hashes struct {
 	Parts    int
 }
 
-// HashUpload runs the encryption and tree-hash pass of an upload on its
-// own, with a fresh preamble: the work an upload does before sending.
-// Benchmarks and checks use it; nothing is sent or recorded.
+// HashUpload runs the encryption and hashing work of an upload on its own,
+// with a fresh preamble: the in-order encryption pass and the parallel
+// hashing of each part (GOMAXPROCS workers). Benchmarks and checks use it;
+// nothing is sent or recorded.
 func HashUpload(ctx context.Context, source string, key *keys.Key, partSize int64) (Hashes, error) {
 	f, err := os.Open(source)
 	if err != nil {
@@ -505,10 +357,23 @@ func HashUpload(ctx context.Context, source string, key *keys.Key, partSize int6
 	if err != nil {
 		return Hashes{}, err
 	}
-	partSize = partSizeFor(ct.Size(), partSize)
-	hashes, _, err := hashParts(ctx, ct, partSize, nil, func(partInfo) error { return nil }, nil)
+	size := ct.Size()
+	if size == 0 {
+		return Hashes{Size: 0, TreeHash: treehash.Hex(treehash.Combine(nil))}, nil
+	}
+	m := &multipart{ct: ct, rec: UploadRecord{PartSize: partSizeFor(size, partSize)},
+		req: UploadRequest{Threads: runtime.GOMAXPROCS(0)}}
+	m.prepare()
+	err = m.pass(ctx, func(_ context.Context, p *part) error {
+		defer m.release(p)
+		if !p.hashed {
+			p.linear, p.tree = hashBoth(p.data)
+		}
+		m.hashes[p.n] = p.tree
+		return nil
+	})
 	if err != nil {
 		return Hashes{}, err
 	}
-	return Hashes{Size: ct.Size(), TreeHash: treehash.Hex(treehash.Combine(hashes)), Parts: len(hashes)}, nil
+	return Hashes{Size: size, TreeHash: treehash.Hex(treehash.Combine(m.hashes)), Parts: len(m.hashes)}, nil
 }

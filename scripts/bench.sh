@@ -12,18 +12,34 @@
 # Each stage runs as its own process under `/usr/bin/time -v` (wall time, peak RSS, CPU):
 #   create            freezer archive create --compression gzip --filter none --no-upload DIR
 #                     (walk, tar, per-file SHA-256, parallel gzip, local file written atomically)
-#   encrypt+hash      freezer archive hash V/A   (the upload's encryption and tree-hash pass alone)
-#   upload            freezer archive upload V/A (that pass again + parallel multipart upload to a
-#                     `freezer sim` the script starts on a free loopback port)
-#   download          freezer archive disconnect V/A, then (timed) archive retrieve --wait
-#                     --tier Expedited V/A (job, ranged parallel download with tree-hash checks,
-#                     decrypt, SHA-256 check, decompress check, install)
+#   encrypt+hash      freezer archive hash V/A   (the upload's encryption and hashing alone)
+#   upload            freezer archive upload V/A (encrypt once, hash, parallel multipart upload to
+#                     a `freezer sim` the script starts on a free loopback port)
+#   download          freezer archive disconnect V/A and archive retrieve --tier Expedited V/A
+#                     (untimed: the job), then, timed, archive retrieve --wait V/A (ranged parallel
+#                     download with tree-hash checks, decrypt, SHA-256 check, decompress check,
+#                     install)
 #   extract           freezer archive extract V/A DEST (then every file is compared by SHA-256)
+# and beside them, on the same data, the baselines:
 #   baseline          bash -c 'tar cf - DIR | pigz -p T | openssl enc -aes-256-cbc -K .. -iv .. |
 #                     sha256sum'
-# and prints RATIO = (create + encrypt+hash seconds) / baseline seconds, target ≤ 1.00.
+#   send              curl -T ENC to a loopback sink that reads and drops the bytes (ENC: the local
+#                     archive encrypted by openssl, the size of what freezer uploads)
+#   dl-base           bash -c 'openssl enc -d -aes-256-cbc .. -in ENC | tee FILE >(sha256sum) |
+#                     pigz -dc | tar tf - ; sync FILE' (decrypt, hash, write, decompress check,
+#                     fsync: a download's local work with stock tools, without the network)
+#   inflate           bash -c 'pigz -dc LOCAL | tar tf -': the decompression check alone, which is
+#                     sequential, so the floor of any download of this archive
+# and prints the ratios:
+#   RATIO     (create + encrypt+hash seconds) / baseline seconds, target ≤ 1.00
+#   UPLOAD    upload CPU seconds / (encrypt+hash + send CPU seconds), target ≤ 1.00 (one
+#             encryption, no work beyond the hashing pass and the send); and upload MB/s, target
+#             ≥ 300 with 2 threads
+#   DOWNLOAD  download seconds / dl-base seconds and / inflate seconds, and download MB/s, target
+#             ≥ 250 with 2 threads
 # MB/s are decimal megabytes per second: of the tree's file bytes for create, extract and the
-# baseline; of the encrypted archive's bytes for the others. Peak RSS is in MiB.
+# baseline; of the encrypted archive's bytes for the others. Peak RSS is in MiB. The sizes of
+# freezer's local archive and of `tar | pigz` of the same tree are printed side by side.
 # A wrong result (retrieved bytes differ, a restored file differs or is missing) fails the run.
 #
 # Environment:
@@ -37,12 +53,17 @@
 #                          where the time goes; 0 to skip
 #   BENCH_2GIB=0           1: also build a 2 GiB archive (random bytes, --compression none) and
 #                          take it through every stage; target: peak RSS < 100 MiB in each
+#   BENCH_MILLION=0        1: afterwards, the million-small-files case (scripts/bench-million.sh:
+#                          plan and create of 1,000,000 files, peak RSS), when that script exists
 #   BENCH_STRICT=0         1: exit 1 when a target is missed (a wrong result always exits 1)
 #   TMPDIR                 where the work folder goes (needs about 4 × the tree, plus 11 GiB
 #                          with BENCH_2GIB=1); it is removed at exit
 #
+# A real tree: give it as DIR, for example the Go distribution (about 15,000 files):
+#   bash scripts/bench.sh "$(go env GOROOT)"
+#
 # Needs: go, GNU time (/usr/bin/time, Debian package `time`), pigz, openssl, tar, coreutils,
-# findutils, mawk/gawk. `bash scripts/test.sh` as root installs all but `time`.
+# findutils, mawk/gawk, curl, perl. `bash scripts/test.sh` as root installs all but `time`.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/bench/lib.sh"
@@ -53,6 +74,7 @@ SIZE_MB=${BENCH_SIZE_MB:-1024}
 REPEAT=${BENCH_REPEAT:-1}
 COMPONENTS=${BENCH_COMPONENTS:-1}
 BIG=${BENCH_2GIB:-0}
+MILLION=${BENCH_MILLION:-0}
 STRICT=${BENCH_STRICT:-0}
 
 usage() {
@@ -71,14 +93,14 @@ if [ $# -eq 1 ] && [ ! -d "$1" ]; then
 	exit 2
 fi
 
-bench_need_tools time pigz openssl tar sha256sum find xargs awk sort cmp stat df head
+bench_need_tools time pigz openssl tar sha256sum find xargs awk sort cmp stat df head tee sync curl perl
 bench_init bench
 
-# Room for the tree, the local archive, the simulator's copy, the retrieved copy and the
-# restored tree; the 2 GiB run needs five copies of 2 GiB on top.
-need_mb=$((SIZE_MB * 4 + 256))
+# Room for the tree, the local archive, the simulator's copy, the retrieved copy, the openssl
+# copies and the restored tree; the 2 GiB run needs five copies of 2 GiB on top.
+need_mb=$((SIZE_MB * 6 + 256))
 if [ $# -eq 1 ]; then
-	need_mb=$(($(du -sm "$1" | awk '{ print $1 }') * 4 + 256))
+	need_mb=$(($(du -sm "$1" | awk '{ print $1 }') * 6 + 256))
 fi
 [ "$BIG" = 1 ] && need_mb=$((need_mb + 11 * 1024))
 avail_mb=$(df -Pm "$BT" | awk 'NR == 2 { print $4 }')
@@ -161,13 +183,28 @@ case $ARCH_BYTES in
 esac
 LOCAL_SHA=$(sha256sum "$LOCAL" | awk '{ print $1 }')
 
+SIM0=$(bench_sim_cpu)
 bench_run upload "$FREEZER" "${FC[@]}" archive upload "$V/tree"
+SIM_UP=$(awk -v a="$SIM0" -v b="$(bench_sim_cpu)" 'BEGIN { printf "%.2f", b - a }')
+
+# The same number of bytes, sent alone: curl to a sink that drops them.
+ENC=$BT/archive.enc
+openssl enc -aes-256-cbc -K "$KEY" -iv "$IV" -in "$LOCAL" -out "$ENC"
+bench_sink_start
+bench_run send curl -sS -o /dev/null -H 'Expect:' -T "$ENC" "$SINK_URL"
+bench_sink_stop
+
 "$FREEZER" "${FC[@]}" archive disconnect "$V/tree" >/dev/null 2>"$BT/disconnect.err"
 [ ! -e "$LOCAL" ] || {
 	echo "bench.sh: archive disconnect left $LOCAL in place" >&2
 	exit 1
 }
-bench_run download "$FREEZER" "${FC[@]}" archive retrieve --wait --tier Expedited "$V/tree"
+# The job first (untimed; the simulator completes it within 0.1 s), then the download alone.
+"$FREEZER" "${FC[@]}" archive retrieve --tier Expedited "$V/tree" >"$BT/request.out" 2>"$BT/request.err"
+sleep 1
+SIM0=$(bench_sim_cpu)
+bench_run download "$FREEZER" "${FC[@]}" archive retrieve --wait "$V/tree"
+SIM_DOWN=$(awk -v a="$SIM0" -v b="$(bench_sim_cpu)" 'BEGIN { printf "%.2f", b - a }')
 [ -f "$LOCAL" ] || {
 	echo "WRONG: archive retrieve --wait succeeded but left no local archive at $LOCAL" >&2
 	exit 1
@@ -176,6 +213,19 @@ if [ "$(sha256sum "$LOCAL" | awk '{ print $1 }')" != "$LOCAL_SHA" ]; then
 	echo "WRONG: the retrieved local archive differs from the one created (sha256 $LOCAL_SHA before)" >&2
 	exit 1
 fi
+# Its local work with stock tools: decrypt, write, hash, decompress check, fsync.
+# shellcheck disable=SC2016 # $1.. are the bash -c script's own arguments
+bench_run dl-base bash -c 'set -o pipefail; openssl enc -d -aes-256-cbc -K "$1" -iv "$2" -in "$3" | tee "$4" >(sha256sum >"$5") | pigz -dc | tar -tf - >/dev/null && sync "$4"' \
+	_ "$KEY" "$IV" "$ENC" "$BT/dl-base.out.file" "$BT/dl-base.sha256"
+cmp -s "$BT/dl-base.out.file" "$LOCAL" || {
+	echo "bench.sh: the baseline's decrypted copy differs from the local archive" >&2
+	exit 1
+}
+rm -f "$ENC" "$BT/dl-base.out.file"
+# The download's floor: its decompression check is sequential (gzip has no index), so no download
+# of this archive can be faster than decompressing it once.
+# shellcheck disable=SC2016 # $1.. are the bash -c script's own arguments
+bench_run inflate bash -c 'set -o pipefail; pigz -dc "$1" | tar -tf - >/dev/null' _ "$LOCAL"
 bench_run extract "$FREEZER" "${FC[@]}" archive extract "$V/tree" "$BT/restore"
 
 # Correctness: the restored tree is the source tree, file by file.
@@ -218,6 +268,9 @@ if [ "$COMPONENTS" = 1 ]; then
 	bench_run c-write-fsync dd if="$LOCAL" of="$BT/copy" bs=1M conv=fsync status=none
 	rm -f "$BT/copy"
 	PIGZ_BYTES=$(tr -d ' ' <"$BT/c-tar-pigz.out")
+else
+	# Untimed: only the size, to set beside freezer's.
+	PIGZ_BYTES=$(tar cf - -C "$PARENT" "$BASE" | pigz -p "$THREADS" | wc -c)
 fi
 
 # The 2 GiB archive: memory must not grow with the archive.
@@ -269,7 +322,7 @@ echo "== results"
 bench_end
 echo "tree: $ORIGIN — $TREE_FILES files, $TREE_BYTES bytes ($(bench_mib "$TREE_BYTES") MiB)"
 echo "local archive (tar+gzip): $LOCAL_BYTES bytes ($(bench_mib "$LOCAL_BYTES") MiB); uploaded (encrypted): $ARCH_BYTES bytes in $PARTS parts of $CHUNK, tree hash $TREEHASH"
-[ -n "${PIGZ_BYTES:-}" ] && echo "tar | pigz of the same tree: $PIGZ_BYTES bytes ($(bench_mib "$PIGZ_BYTES") MiB)"
+echo "tar | pigz -p $THREADS of the same tree: $PIGZ_BYTES bytes ($(bench_mib "$PIGZ_BYTES") MiB); freezer's local archive / pigz's = $(awk -v a="$LOCAL_BYTES" -v b="$PIGZ_BYTES" 'BEGIN { printf "%.3f", a / b }')"
 echo "threads $THREADS; best of $REPEAT for baseline, create and encrypt+hash; MB/s = 10^6 bytes/s"
 echo
 header
@@ -277,19 +330,31 @@ best create
 CREATE_S=$R_WALL
 row "create (walk, tar, SHA-256, gzip, write)" "$TREE_BYTES"
 best hash
-HASH_S=$R_WALL
+HASH_S=$R_WALL HASH_CPU=$R_CPU
 row "encrypt + tree hash" "$ARCH_BYTES"
 bench_res upload
 row "upload (encrypt, hash, send to sim)" "$ARCH_BYTES"
+UP_S=$R_WALL UP_CPU=$R_CPU
 bench_res download
 row "download + verify + decrypt" "$ARCH_BYTES"
+DL_S=$R_WALL
 bench_res extract
 row "extract (restore for the check)" "$TREE_BYTES"
 bench_res sim
 printf '%-44s %9s %9s %12s %9s %6s\n' "freezer sim (whole run)" "$R_WALL" - "$R_RSS" "$R_CPU" "$R_PCT"
+printf '%-44s %9s %9s %12s %9s %6s\n' "  of which during upload / download" - - - "$SIM_UP/$SIM_DOWN" -
 best baseline
 BASE_S=$R_WALL
 row "baseline tar|pigz|openssl enc|sha256sum" "$TREE_BYTES"
+bench_res send
+row "send alone (curl -T to a loopback sink)" "$ARCH_BYTES"
+SEND_CPU=$R_CPU
+bench_res dl-base
+row "dl-base openssl -d|tee+sha256|pigz -d|tar t" "$ARCH_BYTES"
+DLB_S=$R_WALL
+bench_res inflate
+row "inflate pigz -dc | tar t (download's floor)" "$ARCH_BYTES"
+INF_S=$R_WALL
 if [ "$COMPONENTS" = 1 ]; then
 	printf '%s\n' "-- components"
 	bench_res c-tar
@@ -314,6 +379,32 @@ bench_le "$RATIO" 1.00 || {
 }
 echo "RATIO (create + encrypt+hash) / baseline = ($CREATE_S + $HASH_S) / $BASE_S = $RATIO   target ≤ 1.00   $verdict"
 
+# target VALUE OP LIMIT — V becomes PASS or MISS (and a miss is remembered).
+target() {
+	V=PASS
+	if ! awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN { exit !((op == "<=") ? a <= b : a >= b) }'; then
+		V=MISS
+		missed=1
+	fi
+}
+UP_RATIO=$(awk -v u="$UP_CPU" -v h="$HASH_CPU" -v s="$SEND_CPU" 'BEGIN { printf "%.2f", u / (h + s) }')
+UP_MBS=$(bench_mbs "$ARCH_BYTES" "$UP_S")
+target "$UP_RATIO" "<=" 1.00
+echo "UPLOAD   CPU upload / (encrypt+hash + send) = $UP_CPU / ($HASH_CPU + $SEND_CPU) = $UP_RATIO   target ≤ 1.00   $V"
+echo "UPLOAD   the simulator took $SIM_UP CPU s meanwhile (it hashes every part twice and syncs it to disk)"
+if [ "$THREADS" = 2 ]; then
+	target "$UP_MBS" ">=" 300
+	echo "UPLOAD   $UP_MBS MB/s   target ≥ 300 with 2 threads   $V"
+fi
+DL_RATIO=$(awk -v a="$DL_S" -v b="$DLB_S" 'BEGIN { printf "%.2f", a / b }')
+DL_MBS=$(bench_mbs "$ARCH_BYTES" "$DL_S")
+echo "DOWNLOAD seconds download / dl-base = $DL_S / $DLB_S = $DL_RATIO   (dl-base has no network and no tree hash)"
+echo "DOWNLOAD seconds download / inflate = $DL_S / $INF_S = $(awk -v a="$DL_S" -v b="$INF_S" 'BEGIN { printf "%.2f", a / b }')   (the decompression check alone; 1.00 is the floor)"
+if [ "$THREADS" = 2 ]; then
+	target "$DL_MBS" ">=" 250
+	echo "DOWNLOAD $DL_MBS MB/s   target ≥ 250 with 2 threads   $V"
+fi
+
 if [ "$BIG" = 1 ]; then
 	echo
 	echo "2 GiB archive: $BIG_ARCH_BYTES bytes uploaded; target: peak RSS < 100 MiB in every stage"
@@ -328,6 +419,16 @@ if [ "$BIG" = 1 ]; then
 		b=$BIG_ARCH_BYTES
 		row "${s#*:}  [$v]" "$b"
 	done
+fi
+
+if [ "$MILLION" = 1 ]; then
+	echo
+	echo "== a million small files (scripts/bench-million.sh)"
+	if [ -f "$REPO/scripts/bench-million.sh" ]; then
+		BENCH_MILLION=1 BENCH_THREADS=$THREADS bash "$REPO/scripts/bench-million.sh" || missed=1
+	else
+		echo "scripts/bench-million.sh is not in this tree yet; nothing run"
+	fi
 fi
 echo
 if [ "$missed" = 1 ]; then

@@ -38,9 +38,10 @@ type node struct {
 }
 
 // Hasher is an io.Writer that computes the linear SHA-256 and the tree hash of
-// everything written to it. The zero value is not ready; use New.
+// everything written to it (or the tree hash alone, from NewTree). The zero
+// value is not ready; use New or NewTree.
 type Hasher struct {
-	linear   hash.Hash
+	linear   hash.Hash // nil: tree hash only
 	leaf     hash.Hash
 	leafFill int   // bytes in the current, unfinished leaf
 	size     int64 // total bytes written
@@ -53,10 +54,19 @@ func New() *Hasher {
 	return &Hasher{linear: sha256.New(), leaf: sha256.New()}
 }
 
+// NewTree returns a Hasher that computes the tree hash alone; Sum reports a
+// zero linear digest. Checking downloaded ranges needs only the tree hash,
+// and the linear SHA-256 would double the work.
+func NewTree() *Hasher {
+	return &Hasher{leaf: sha256.New()}
+}
+
 // Write hashes p. It never fails.
 func (h *Hasher) Write(p []byte) (int, error) {
 	n := len(p)
-	h.linear.Write(p)
+	if h.linear != nil {
+		h.linear.Write(p)
+	}
 	h.size += int64(n)
 	for len(p) > 0 {
 		room := MiB - h.leafFill
@@ -106,9 +116,12 @@ func (h *Hasher) Leaves() int64 {
 
 // Sum returns the linear SHA-256 and the tree hash of the data written so
 // far. It does not change the Hasher, so writing may go on afterwards. For no
-// data both are the SHA-256 of the empty string.
+// data both are the SHA-256 of the empty string. A Hasher from NewTree
+// reports a zero linear digest.
 func (h *Hasher) Sum() (linear, tree [32]byte) {
-	h.linear.Sum(linear[:0])
+	if h.linear != nil {
+		h.linear.Sum(linear[:0])
+	}
 	if h.size == 0 {
 		return linear, emptySum
 	}
@@ -137,7 +150,9 @@ func (h *Hasher) SumHex() (linear, tree string) {
 
 // Reset makes the Hasher ready for new data.
 func (h *Hasher) Reset() {
-	h.linear.Reset()
+	if h.linear != nil {
+		h.linear.Reset()
+	}
 	h.leaf.Reset()
 	h.leafFill = 0
 	h.size = 0

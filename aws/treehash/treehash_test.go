@@ -100,6 +100,34 @@ func TestWriteSplits(t *testing.T) {
 	}
 }
 
+// TestTreeOnly checks that NewTree gives the same tree hash as New, with no
+// linear digest, across writes, Sum midway and Reset.
+func TestTreeOnly(t *testing.T) {
+	data := randomBytes(3*MiB+5, 2)
+	want := referenceTree(data)
+	for _, step := range []int{4096 + 3, MiB, 2*MiB + 1} {
+		h := NewTree()
+		for off := 0; off < len(data); off += step {
+			h.Write(data[off:min(off+step, len(data))])
+			h.Sum()
+		}
+		lin, got := h.Sum()
+		if got != want {
+			t.Errorf("step %d: tree differs from reference", step)
+		}
+		if lin != ([32]byte{}) {
+			t.Errorf("step %d: tree-only hasher reported a linear digest", step)
+		}
+	}
+	h := NewTree()
+	h.Write(data)
+	h.Reset()
+	h.Write([]byte("hello world"))
+	if _, tree := h.SumHex(); tree != "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9" {
+		t.Errorf("after Reset: tree = %s", tree)
+	}
+}
+
 // sdkHashes runs the SDK's own Glacier:TreeHash middleware (UploadArchive
 // without a checksum) and captures the headers it computed, without a network:
 // the HTTP client answers locally.

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/blowfish"
+
+	"freezer/pipeline/crypt/aescbc"
 )
 
 // Canonical algorithm names (OpenSSL's cipher names).
@@ -59,9 +61,9 @@ var blowfishKeyLens = func() []int {
 
 // algorithms is ordered: new-key algorithms first, default first.
 var algorithms = []algorithm{
-	{name: AES256CBC, blockSize: aes.BlockSize, keyLens: []int{32}, genLen: 32, newBlock: aes.NewCipher},
-	{name: AES192CBC, blockSize: aes.BlockSize, keyLens: []int{24}, genLen: 24, newBlock: aes.NewCipher},
-	{name: AES128CBC, blockSize: aes.BlockSize, keyLens: []int{16}, genLen: 16, newBlock: aes.NewCipher},
+	{name: AES256CBC, blockSize: aes.BlockSize, keyLens: []int{32}, genLen: 32, newBlock: aescbc.NewCipher},
+	{name: AES192CBC, blockSize: aes.BlockSize, keyLens: []int{24}, genLen: 24, newBlock: aescbc.NewCipher},
+	{name: AES128CBC, blockSize: aes.BlockSize, keyLens: []int{16}, genLen: 16, newBlock: aescbc.NewCipher},
 	{name: BlowfishCBC, blockSize: blowfish.BlockSize, keyLens: blowfishKeyLens, genLen: 16, legacy: true, newBlock: newBlowfish},
 	{name: TripleDESCBC, blockSize: des.BlockSize, keyLens: []int{24}, genLen: 24, legacy: true, newBlock: des.NewTripleDESCipher},
 }

@@ -15,8 +15,13 @@
 #                            `freezer sim` as its own process under `/usr/bin/time -v`; sets
 #                            $SIM_EP and $FC (the client flags); bench_sim_stop sends SIGTERM and
 #                            fills R_* for the simulator
+#   bench_sink_start / bench_sink_stop
+#                            a loopback HTTP sink (perl) that reads request bodies and throws them
+#                            away, for timing a plain send (curl -T) beside freezer's uploads;
+#                            sets $SINK_URL
 #   bench_drop_caches        drop the page cache when permitted; sets $DROPPED (yes/no + why)
 #   bench_sim_hwm            the simulator's peak RSS so far (VmHWM), for figures per stage
+#   bench_sim_cpu            the simulator's CPU seconds so far (user+sys), for figures per stage
 #   small helpers: bench_mbs BYTES SECONDS, bench_mib BYTES, bench_lt/bench_le A B, bench_res NAME
 
 TIME_BIN=${TIME_BIN:-/usr/bin/time}
@@ -28,6 +33,7 @@ bench_init() {
 	BT=$(mktemp -d "${TMPDIR:-/tmp}/freezer-$1.XXXXXX")
 	SIM_SHELL_PID=
 	SIM_TIME_PID=
+	SINK_PID=
 	trap bench_cleanup EXIT
 	trap 'echo "interrupted: cleaning up" >&2; exit 130' INT
 	trap 'echo "terminated: cleaning up" >&2; exit 143' TERM
@@ -45,6 +51,7 @@ bench_cleanup() {
 		kill -TERM "$SIM_SHELL_PID" 2>/dev/null || true
 		wait "$SIM_TIME_PID" 2>/dev/null || true
 	fi
+	bench_sink_stop
 	if [ -n "${BT:-}" ] && [ -d "$BT" ]; then
 		rm -rf "$BT"
 	fi
@@ -60,7 +67,9 @@ bench_need_tools() {
 		pigz) pkg=pigz ;;
 		openssl) pkg=openssl ;;
 		tar) pkg=tar ;;
-		sha256sum | head | tail | sort | stat | df | du | dd | wc | nproc | cmp | cat) pkg=coreutils ;;
+		sha256sum | head | tail | sort | stat | df | du | dd | wc | nproc | cmp | cat | tee | sync) pkg=coreutils ;;
+		curl) pkg=curl ;;
+		perl) pkg=perl-base ;;
 		find | xargs) pkg=findutils ;;
 		awk) pkg=mawk ;;
 		grep) pkg='grep' ;;
@@ -163,6 +172,11 @@ bench_sim_hwm() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SIM_SHELL_PID/status" 2>/dev/null || echo "?"
 }
 
+# bench_sim_cpu — the simulator's CPU seconds so far (user + system).
+bench_sim_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$SIM_SHELL_PID/stat" 2>/dev/null || echo 0
+}
+
 # bench_sim_start SIMDIR — serves the simulator on a free loopback port, under /usr/bin/time -v
 # (the wrapper shell execs freezer, so the pid it writes is the simulator's own).
 bench_sim_start() {
@@ -214,6 +228,54 @@ bench_sim_stop() {
 	fi
 	bench_parse_time "$BT/sim.time"
 	printf '%s %s %s %s\n' "$R_WALL" "$R_RSS" "$R_CPU" "$R_PCT" >"$BT/sim.res"
+}
+
+# bench_sink_start — an HTTP/1.1 server on a free loopback port that reads each request's body
+# (Content-Length) and answers 200, one connection at a time: what a plain `curl -T FILE` needs.
+bench_sink_start() {
+	# shellcheck disable=SC2016 # perl's own variables
+	perl -e '
+use strict; use IO::Socket::INET;
+my $l = IO::Socket::INET->new(Listen => 4, LocalAddr => "127.0.0.1", LocalPort => 0, ReuseAddr => 1)
+	or die "sink: listen: $!\n";
+$| = 1;
+print $l->sockport, "\n";
+while (my $c = $l->accept) {
+	my ($len, $line, $buf) = (0);
+	while (defined($line = <$c>)) {
+		last if $line =~ /^\r?$/;
+		$len = $1 if $line =~ /^content-length:\s*(\d+)/i;
+	}
+	while ($len > 0) {
+		my $n = read($c, $buf, $len > 1048576 ? 1048576 : $len);
+		last if !$n;
+		$len -= $n;
+	}
+	print $c "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+	close $c;
+}' >"$BT/sink.out" 2>"$BT/sink.err" &
+	SINK_PID=$!
+	local _ port=
+	for _ in $(seq 1 100); do
+		port=$(head -n 1 "$BT/sink.out" 2>/dev/null || true)
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	[ -n "$port" ] || {
+		echo "the loopback sink did not start:" >&2
+		cat "$BT/sink.err" >&2
+		exit 1
+	}
+	# shellcheck disable=SC2034 # SINK_URL is for the calling script
+	SINK_URL=http://127.0.0.1:$port/
+}
+
+bench_sink_stop() {
+	if [ -n "${SINK_PID:-}" ]; then
+		kill "$SINK_PID" 2>/dev/null || true
+		wait "$SINK_PID" 2>/dev/null || true
+		SINK_PID=
+	fi
 }
 
 # bench_drop_caches — so that "cold" means the files come from the disk.
