@@ -637,7 +637,7 @@ func (e *Engine) upload(ctx context.Context, run *Run, a store.Archive) (string,
 	res, err := pipeline.Upload(ctx, g, pipeline.UploadRequest{
 		Vault: a.Vault, Name: a.Name, Source: a.LocalPath, SourceSHA256: a.SHA256, Key: k,
 		Description: a.Description, PartSize: e.tune().ChunkSize, Threads: e.tune().Threads,
-		Journal: j, Progress: run.Add, Logger: e.log,
+		Journal: j, Progress: run.Add, Logger: e.log, Slots: run.slots,
 	})
 	if err != nil {
 		return "", dress(what+": upload", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"freezer/pipeline"
+	"freezer/store"
 )
 
 // Recover finishes or clears what processes that died left half done:
@@ -28,8 +29,8 @@ func (e *Engine) Recover(ctx context.Context) error {
 }
 
 // removeStale deletes temporary files whose process is dead: builds and
-// downloads named after their engine, and download spools untouched for a
-// day.
+// downloads named after their engine (with the file lists beside them),
+// and download spools that no rerun can resume any more.
 func (e *Engine) removeStale(ctx context.Context) {
 	engines, err := e.o.DB.Engines(ctx)
 	if err != nil {
@@ -57,12 +58,39 @@ func (e *Engine) removeStale(ctx context.Context) {
 			e.log.Info().Str("file", p).Msg("removed a temporary file an interrupted run left behind")
 		}
 	}
-	spools, _ := filepath.Glob(filepath.Join(e.tempDir(), pipeline.SpoolPattern))
-	for _, p := range spools {
-		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) > 24*time.Hour {
-			if os.Remove(p) == nil {
-				e.log.Info().Str("file", p).Msg("removed a download left behind by an interrupted run")
+	// A download's spool is where a rerun resumes, as long as its job's
+	// output can still be downloaded; after that it serves nothing.
+	spools, err := pipeline.Spools(e.tempDir())
+	if err != nil {
+		return
+	}
+	now := e.o.Now()
+	for _, sp := range spools {
+		if sp.InUse {
+			continue
+		}
+		keep := false
+		if sp.JobID != "" {
+			if j, err := e.o.DB.Job(ctx, sp.JobID); err == nil {
+				keep = j.Executed.IsZero() && j.Phase(now) != store.JobNone
 			}
+		}
+		if keep {
+			continue
+		}
+		var err error
+		if sp.JobID != "" {
+			err = pipeline.RemoveSpool(e.tempDir(), sp.JobID)
+		} else if time.Since(sp.ModTime) > 24*time.Hour {
+			for _, p := range sp.Paths {
+				os.Remove(p)
+			}
+		} else {
+			continue
+		}
+		if err == nil {
+			e.log.Info().Str("vault", sp.Vault).Str("archive", sp.Name).Int64("bytes", sp.Bytes).
+				Msg("removed a download an interrupted run left, whose job's output is gone or installed")
 		}
 	}
 }

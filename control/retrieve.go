@@ -232,7 +232,7 @@ func (e *Engine) download(ctx context.Context, run *Run, info ArchiveInfo, job s
 	res, err := pipeline.Download(ctx, g, pipeline.DownloadRequest{
 		Vault: info.Vault, Name: info.Name, JobID: job.ID, Size: size, TreeHash: treeHash, Key: key,
 		Compression: alg, SHA256: info.SHA256, Dest: temp, TempDir: e.tempDir(), Chunk: e.tune().ChunkSize,
-		Threads: e.tune().Threads, Progress: run.Add, Logger: e.log,
+		Threads: e.tune().Threads, Progress: run.Add, Logger: e.log, Slots: run.slots,
 	})
 	if err != nil {
 		return "", dress(what+": download", err)

@@ -39,6 +39,7 @@ type Run struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	claims  *claimSet // the task's claims; released when it ends, or earlier by the work
+	slots   poolSlots // the pool the task holds a slot of; its extra transfers take more
 
 	cancelled atomic.Bool // someone asked to stop it (not the engine closing)
 	started   atomic.Bool
@@ -181,6 +182,7 @@ func (e *Engine) runTask(ctx context.Context, r *Run, spec taskSpec) (string, er
 		return "", ctx.Err()
 	}
 	defer func() { <-slots }()
+	r.slots = poolSlots(slots)
 	err := e.o.DB.Update(ctx, func(tx *store.Tx) error { return tx.StartTask(ctx, r.id, spec.phase) })
 	if err != nil {
 		return "", err
@@ -374,3 +376,21 @@ func (e *Engine) Running(id int64) (p store.Progress, ok bool) {
 	defer r.mu.Unlock()
 	return store.Progress{ID: id, Phase: r.phase, BytesDone: r.bytes.Load(), BytesTotal: r.total, Resume: r.resume}, true
 }
+
+// poolSlots lets a task's extra transfers take slots of the pool its own
+// slot came from (pipeline.Slots): every transfer of every task counts
+// against --threads.
+type poolSlots chan struct{}
+
+// Acquire waits for a free slot.
+func (p poolSlots) Acquire(ctx context.Context) error {
+	select {
+	case p <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Release gives a slot back.
+func (p poolSlots) Release() { <-p }
