@@ -452,6 +452,13 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 	a := store.Archive{Vault: req.Vault, Name: req.Name, Description: description,
 		SHA256: built.SHA256, LocalSize: built.Size, Compression: string(alg), Cipher: d.Cipher, KeyID: d.KeyID,
 		Created: e.o.Now(), LocalPath: e.localPath(req.Vault, req.Name), Installing: temp}
+	// An archive of up to Options.RecordBatch files is recorded with its
+	// files in one transaction. A bigger one would hold the catalog for too
+	// long (a million files take tens of seconds), so its row commits
+	// first, still installing, and its files follow a batch a transaction;
+	// the records stay beside the build until all are in, so that after a
+	// crash Recover can finish recording them before installing the copy.
+	whole := records.n <= int64(e.o.RecordBatch)
 	err = e.o.DB.Update(ctx, func(tx *store.Tx) error {
 		v, err := tx.Vault(ctx, req.Vault)
 		if err != nil {
@@ -466,17 +473,28 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 			return dress(what, err)
 		}
 		a.ID = id
+		if !whole {
+			return nil
+		}
 		if err := tx.AddFilesFrom(ctx, id, records.files()); err != nil {
 			return err
 		}
 		return tx.PutHashesFrom(ctx, records.hashes())
 	})
-	files := records.n
-	records.remove() // not kept through the upload
 	if err != nil {
+		records.remove()
 		os.Remove(temp)
 		return "", err
 	}
+	if !whole {
+		e.changed()
+		if err := e.recordFiles(ctx, a.ID, records); err != nil {
+			records.keep()
+			return "", fmt.Errorf("%s: recording its files (the next start of freezer finishes it): %w", what, err)
+		}
+	}
+	files := records.n
+	records.remove() // not kept through the upload
 	e.changed()
 	if err := e.install(ctx, a); err != nil {
 		return "", err

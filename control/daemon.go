@@ -159,6 +159,18 @@ func (e *Engine) recoverInstall(ctx context.Context, id int64) (bool, error) {
 		return false, notFound(err)
 	}
 	log := e.log.Info().Str("vault", a.Vault).Str("archive", a.Name)
+	// A big archive's files are recorded after its row; the records stay
+	// beside the build until all are in.
+	if recs, err := openFileRecords(a.Installing + ".files"); err == nil {
+		err := e.recordFiles(ctx, a.ID, recs)
+		recs.remove()
+		if err != nil {
+			e.log.Warn().Err(err).Str("vault", a.Vault).Str("archive", a.Name).
+				Msg("could not finish recording the files of an archive an interrupted run built; its file list may be short")
+		} else {
+			log.Msg("finished recording the files of an archive an interrupted run built")
+		}
+	}
 	if isFile(a.Installing) {
 		if err := os.MkdirAll(filepath.Dir(a.LocalPath), 0o700); err != nil {
 			return false, err

@@ -90,6 +90,9 @@ type Options struct {
 	// RefreshInterval is the least time between two refreshes of the
 	// vault list from Glacier (Refresh with force=false). Default 1 min.
 	RefreshInterval time.Duration
+	// RecordBatch is how many of a new archive's files one catalog
+	// transaction records (a bigger archive takes several). Default 10,000.
+	RecordBatch int
 	// EventInterval is how often the catalog is checked for other
 	// processes' changes. Default 200 ms.
 	EventInterval time.Duration
@@ -142,6 +145,9 @@ func New(o Options) *Engine {
 	}
 	if o.RefreshInterval <= 0 {
 		o.RefreshInterval = time.Minute
+	}
+	if o.RecordBatch <= 0 {
+		o.RecordBatch = defaultRecordBatch
 	}
 	if o.UnknownVisibility <= 0 {
 		o.UnknownVisibility = 5 * time.Minute

@@ -2,6 +2,7 @@ package control
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -73,6 +74,17 @@ func (s *fileRecords) add(r tarball.FileRecord) {
 	s.n++
 }
 
+// openFileRecords reopens the records a build left beside its archive
+// (after a crash between recording the archive and all its files). Their
+// number is unknown: they are read to the end.
+func openFileRecords(name string) (*fileRecords, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &fileRecords{f: f, n: -1}, nil
+}
+
 // done finishes writing; it returns the first error met.
 func (s *fileRecords) done() error {
 	if s.err != nil {
@@ -82,6 +94,14 @@ func (s *fileRecords) done() error {
 		return fmt.Errorf("file list of the archive being built: %w", err)
 	}
 	return nil
+}
+
+// keep closes the file and leaves it, for Recover to finish recording.
+func (s *fileRecords) keep() {
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
 }
 
 // remove closes and deletes the file; again, it does nothing.
@@ -121,11 +141,16 @@ func (s *fileRecords) each() iter.Seq2[spooledFile, error] {
 			}
 			return string(b), nil
 		}
-		for k := int64(0); k < s.n; k++ {
+		for k := int64(0); s.n < 0 || k < s.n; k++ {
 			var f spooledFile
 			var err error
 			var inode uint64
 			var linked byte
+			if s.n < 0 {
+				if _, err := r.Peek(1); errors.Is(err, io.EOF) {
+					return // the end of a reopened list
+				}
+			}
 			if f.path, err = str(); err == nil {
 				if f.source, err = str(); err == nil {
 					if f.size, err = binary.ReadVarint(r); err == nil {
@@ -182,6 +207,61 @@ func (s *fileRecords) hashes() iter.Seq2[store.HashEntry, error] {
 			if !yield(store.HashEntry{Path: f.source, Size: f.size, MtimeNS: f.mtimeNS, Inode: f.inode, SHA256: hex.EncodeToString(f.sum[:])}, nil) {
 				return
 			}
+		}
+	}
+}
+
+// defaultRecordBatch is how many rows one catalog transaction writes when
+// a new archive's files are recorded in several (Options.RecordBatch):
+// about half a second of writing, so that no other process waits long for
+// the catalog.
+const defaultRecordBatch = 10000
+
+// recordFiles writes an archive's files and the hash cache's entries from
+// its records, Options.RecordBatch rows a transaction.
+func (e *Engine) recordFiles(ctx context.Context, archiveID int64, recs *fileRecords) error {
+	err := inBatches(ctx, e.o.DB, e.o.RecordBatch, recs.files(), func(tx *store.Tx, seq iter.Seq2[store.FileRecord, error]) error {
+		return tx.AddFilesFrom(ctx, archiveID, seq)
+	})
+	if err != nil {
+		return err
+	}
+	return inBatches(ctx, e.o.DB, e.o.RecordBatch, recs.hashes(), func(tx *store.Tx, seq iter.Seq2[store.HashEntry, error]) error {
+		return tx.PutHashesFrom(ctx, seq)
+	})
+}
+
+// inBatches writes a sequence n items a transaction.
+func inBatches[T any](ctx context.Context, db *store.DB, n int, all iter.Seq2[T, error], write func(*store.Tx, iter.Seq2[T, error]) error) error {
+	next, stop := iter.Pull2(all)
+	defer stop()
+	batch := make([]T, 0, n)
+	for {
+		batch = batch[:0]
+		for len(batch) < n {
+			v, err, ok := next()
+			if !ok {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			batch = append(batch, v)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		err := db.Update(ctx, func(tx *store.Tx) error {
+			return write(tx, func(yield func(T, error) bool) {
+				for _, v := range batch {
+					if !yield(v, nil) {
+						return
+					}
+				}
+			})
+		})
+		if err != nil || len(batch) < n {
+			return err
 		}
 	}
 }

@@ -3,6 +3,7 @@ package control_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,6 +198,43 @@ func TestSameNameRace(t *testing.T) {
 		if _, err := os.Stat(info.LocalPath); err != nil {
 			t.Fatalf("round %d: the winner's local copy is gone: %v", round, err)
 		}
+	}
+	assertNoStrayFiles(t, ev.dataDir)
+}
+
+// TestCreateRecordsBigArchivesInBatches: an archive with more files than
+// one catalog transaction records gets them all, a batch at a time, while
+// another engine keeps writing to the catalog.
+func TestCreateRecordsBigArchivesInBatches(t *testing.T) {
+	ctx := context.Background()
+	ev := newEnv(t, func(so *sim.Options, co *control.Options) { co.RecordBatch = 40 })
+	src := filepath.Join(t.TempDir(), "data")
+	makeTree(t, src, 300, 1000)
+	b := ev.second(t, "writer")
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if _, err := b.Do(ctx, &control.ExcludeAddRequest{Expr: fmt.Sprintf("/nowhere/%d", i)}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	info := ev.create("big", "gzip", src)
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("the other engine's writes: %v", err)
+	}
+	files, err := ev.e.ArchiveFiles(ctx, "photos", "big")
+	if err != nil || len(files) < 300 || int64(len(files)) != info.FileCount {
+		t.Fatalf("%d files recorded, count %d (%v)", len(files), info.FileCount, err)
 	}
 	assertNoStrayFiles(t, ev.dataDir)
 }
