@@ -371,8 +371,9 @@ func (e *Engine) Extract(ctx context.Context, vault, name, dest string, o Extrac
 	return t.Result, err
 }
 
-// formatBytes prints a byte count with a binary unit.
-func formatBytes(n int64) string {
+// FormatBytes prints a byte count for people, with a binary unit
+// ("12.3 MiB"); every front end shows sizes this way.
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -406,7 +407,7 @@ func (t Tally) String() string {
 	if t.Symlinks > 0 {
 		b.WriteString(", " + plural(t.Symlinks, "symbolic link", "symbolic links"))
 	}
-	fmt.Fprintf(&b, ", %s, %s", plural(t.Dirs, "folder", "folders"), formatBytes(t.Bytes))
+	fmt.Fprintf(&b, ", %s, %s", plural(t.Dirs, "folder", "folders"), FormatBytes(t.Bytes))
 	return b.String()
 }
 

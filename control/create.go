@@ -504,7 +504,7 @@ func (e *Engine) create(ctx context.Context, run *Run, req CreateRequest, alg co
 		Int64("bytes", built.Size).Str("compression", string(alg)).Str("cipher", d.Cipher).Msg("archive built")
 	holds := tallyBuilt(built.Result)
 	if req.NoUpload {
-		return fmt.Sprintf("%s/%s: %s; local, %s (not uploaded, as asked)", req.Vault, req.Name, holds, formatBytes(built.Size)), nil
+		return fmt.Sprintf("%s/%s: %s; local, %s (not uploaded, as asked)", req.Vault, req.Name, holds, FormatBytes(built.Size)), nil
 	}
 	// From here on, what resumes the task is an upload of what was built.
 	run.resumeWith(line([]string{"upload", req.Vault + "/" + req.Name}))
@@ -669,7 +669,7 @@ func (e *Engine) upload(ctx context.Context, run *Run, a store.Archive) (string,
 	e.log.Info().Str("vault", a.Vault).Str("archive", a.Name).Str("archive_id", res.ArchiveID).
 		Int64("bytes", res.Size).Bool("resumed", res.Resumed).Int("parts_sent", res.PartsSent).Int("parts_kept", res.PartsKept).
 		Msg("uploaded")
-	return fmt.Sprintf("%s/%s: liquid, %s in Glacier", a.Vault, a.Name, formatBytes(res.Size)), nil
+	return fmt.Sprintf("%s/%s: liquid, %s in Glacier", a.Vault, a.Name, FormatBytes(res.Size)), nil
 }
 
 // CancelRequest aborts an archive's unfinished upload in Glacier (the

@@ -126,20 +126,7 @@ func TestRetrieveRefusedWithoutKey(t *testing.T) {
 // Glacier, after an inventory.
 func rebuilt(t *testing.T, old *env) *control.Engine {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "new.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	opts := old.opts
-	opts.DB, opts.DataDir = db, t.TempDir()
-	fresh := control.New(opts)
-	t.Cleanup(func() { fresh.Close(ctx) })
-	if _, err := fresh.InventoryAndWait(ctx, "photos"); err != nil {
-		t.Fatal(err)
-	}
-	return fresh
+	return rebuiltWith(t, old, func(*control.Options) {})
 }
 
 // An inventory that changes nothing reports nothing updated.

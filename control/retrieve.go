@@ -260,7 +260,7 @@ func (e *Engine) download(ctx context.Context, run *Run, info ArchiveInfo, job s
 			e.log.Warn().Err(err).Str("vault", info.Vault).Str("archive", info.Name).Msg("could not list the files of the retrieved archive")
 		}
 	}
-	return fmt.Sprintf("%s/%s: liquid, %s downloaded and verified", info.Vault, info.Name, formatBytes(res.Size)), nil
+	return fmt.Sprintf("%s/%s: liquid, %s downloaded and verified", info.Vault, info.Name, FormatBytes(res.Size)), nil
 }
 
 // learnFiles records the files inside a local archive file.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -76,13 +75,13 @@ func statusText(ctx context.Context, f *filesystem) ([]byte, error) {
 	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TASK\tKIND\tTARGET\tSTATE\tPHASE\tDONE\tRATE\tLEFT\tOWNER")
 	for _, t := range ts {
-		done := humanBytes(t.BytesDone)
+		done := control.FormatBytes(t.BytesDone)
 		if t.BytesTotal > 0 {
-			done += " / " + humanBytes(t.BytesTotal)
+			done += " / " + control.FormatBytes(t.BytesTotal)
 		}
 		rate, left := "-", "-"
 		if t.Rate > 0 && !t.Ended() {
-			rate = humanBytes(int64(t.Rate)) + "/s"
+			rate = control.FormatBytes(int64(t.Rate)) + "/s"
 		}
 		if t.ETA >= 0 && !t.Ended() {
 			left = t.ETA.String()
@@ -234,17 +233,3 @@ func dash(s string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// humanBytes prints a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

@@ -107,7 +107,7 @@ func (c *VaultListCmd) Run(ctx context.Context, a *app) error {
 		if !v.Remote() {
 			remote = "no"
 		}
-		t.row(v.Name, v.Archives, v.LocalArchives, formatBytes(v.CatalogSize), dateTime(v.InventoryDate), remote)
+		t.row(v.Name, v.Archives, v.LocalArchives, control.FormatBytes(v.CatalogSize), dateTime(v.InventoryDate), remote)
 	}
 	return t.flush()
 }
@@ -218,7 +218,7 @@ func (c *ArchiveCreateCmd) Run(ctx context.Context, a *app) error {
 	if size == 0 {
 		size = info.LocalSize
 	}
-	fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\t%s\n", cell(info.Vault+"/"+info.Name), info.State, plural(info.FileCount, "file", "files"), formatBytes(size), dash(info.RemoteID))
+	fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\t%s\n", cell(info.Vault+"/"+info.Name), info.State, plural(info.FileCount, "file", "files"), control.FormatBytes(size), dash(info.RemoteID))
 	return nil
 }
 
@@ -252,7 +252,7 @@ func (c *ArchiveListCmd) Run(ctx context.Context, a *app) error {
 		if size == 0 {
 			size = x.LocalSize
 		}
-		row := []any{x.Name, string(x.State), formatBytes(size), x.FileCount, dateTime(x.Created), x.Compression, x.Cipher, dash(x.KeyID)}
+		row := []any{x.Name, string(x.State), control.FormatBytes(size), x.FileCount, dateTime(x.Created), x.Compression, x.Cipher, dash(x.KeyID)}
 		if c.Description {
 			row = append(row, x.Description)
 		}

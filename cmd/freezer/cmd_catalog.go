@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+
+	"freezer/control"
 )
 
 // CatalogCmd works on the catalog file as a whole.
@@ -35,6 +37,6 @@ func (c *CatalogSlimCmd) Run(ctx context.Context, a *app) error {
 		}
 	}
 	a.say("slim catalog %s: %d key(s), %d vault(s), %d archive(s), %d job(s); %s (the catalog: %s). It holds the keys: keep it private.",
-		c.Out, res.Keys, res.Vaults, res.Archives, res.Jobs, formatBytes(res.Size), formatBytes(full))
+		c.Out, res.Keys, res.Vaults, res.Archives, res.Jobs, control.FormatBytes(res.Size), control.FormatBytes(full))
 	return nil
 }

@@ -33,14 +33,14 @@ func (c *StatusCmd) Run(ctx context.Context, a *app) error {
 	}
 	tb := newTable(a.stdout, "TASK", "KIND", "TARGET", "STATE", "PHASE", "DONE", "RATE", "LEFT", "OWNER")
 	for _, t := range ts {
-		done := formatBytes(t.BytesDone)
+		done := control.FormatBytes(t.BytesDone)
 		if t.BytesTotal > 0 {
 			// Bytes sent twice (a retried part) never read as more than all.
-			done = formatBytes(min(t.BytesDone, t.BytesTotal)) + " / " + formatBytes(t.BytesTotal)
+			done = control.FormatBytes(min(t.BytesDone, t.BytesTotal)) + " / " + control.FormatBytes(t.BytesTotal)
 		}
 		rate, left := "-", "-"
 		if t.Rate > 0 && !t.Ended() {
-			rate = formatBytes(int64(t.Rate)) + "/s"
+			rate = control.FormatBytes(int64(t.Rate)) + "/s"
 		}
 		if t.ETA >= 0 {
 			left = t.ETA.String()

@@ -138,7 +138,7 @@ func (a *app) endProgress(mode string, t control.TaskInfo) {
 	switch mode {
 	case progressBar:
 		if t.State == "done" && t.BytesTotal > 0 {
-			fmt.Fprintf(a.stderr, "%-9s %s (100%%)\n", t.Phase, formatBytes(t.BytesTotal))
+			fmt.Fprintf(a.stderr, "%-9s %s (100%%)\n", t.Phase, control.FormatBytes(t.BytesTotal))
 		}
 	case progressJSON:
 		a.progressJSON(progressSummary{MessageType: "summary", Task: t.ID, Kind: t.Kind, Target: t.Target(), State: t.State,
@@ -261,12 +261,12 @@ func (m *meter) update(now time.Time, phase string, done, total int64) frame {
 
 // line is the frame as a progress bar: "upload    3.0 MiB / 8.0 MiB (37%)  1.2 MiB/s  4s left".
 func (f frame) line() string {
-	s := fmt.Sprintf("%-9s %s", f.phase, formatBytes(f.done))
+	s := fmt.Sprintf("%-9s %s", f.phase, control.FormatBytes(f.done))
 	if f.total > 0 {
-		s += fmt.Sprintf(" / %s (%d%%)", formatBytes(f.total), f.percent)
+		s += fmt.Sprintf(" / %s (%d%%)", control.FormatBytes(f.total), f.percent)
 	}
 	if f.rate > 0 {
-		s += fmt.Sprintf("  %s/s", formatBytes(int64(f.rate)))
+		s += fmt.Sprintf("  %s/s", control.FormatBytes(int64(f.rate)))
 	}
 	if f.eta >= 0 {
 		s += fmt.Sprintf("  %s left", f.eta)
@@ -327,20 +327,6 @@ func (t *termOut) clear() {
 // line writes one whole line.
 func (t *termOut) line(s string) {
 	t.Write([]byte(s + "\n"))
-}
-
-// formatBytes prints a byte count with a binary unit.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // cliHint renders the engine's fixing control line as the command a
