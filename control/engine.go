@@ -201,6 +201,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.closed = true
 	e.mu.Unlock()
 	e.cancel()
+	defer e.View.Close()
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {

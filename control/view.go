@@ -24,6 +24,7 @@ type View struct {
 	now      func() time.Time
 	me       identity
 	engineID string
+	cache    *listings // the archive rows of vaults listed, kept true by the change log
 }
 
 // NewView returns a view of a catalog (which may be open read-only).
@@ -35,7 +36,14 @@ func NewView(db *store.DB, now func() time.Time) *View {
 }
 
 func newView(db *store.DB, now func() time.Time, me identity, engineID string) *View {
-	return &View{db: db, now: now, me: me, engineID: engineID}
+	return &View{db: db, now: now, me: me, engineID: engineID, cache: &listings{}}
+}
+
+// Close lets go of the connection the view follows the change log on.
+func (v *View) Close() {
+	v.cache.mu.Lock()
+	defer v.cache.mu.Unlock()
+	v.cache.close()
 }
 
 // ArchiveInfo is an archive with its state and the job behind it.
@@ -99,30 +107,23 @@ func vaultNotFound(name string, err error) error {
 	return err
 }
 
-// Archives lists a vault's archives with their states, in three queries
-// at most.
+// Archives lists a vault's archives with their states. The first listing
+// of a vault reads it in two queries; later ones read only what changed
+// meanwhile (listings.go).
 func (v *View) Archives(ctx context.Context, vault string) ([]ArchiveInfo, error) {
-	all, err := v.db.Archives(ctx, vault)
+	rows, err := v.cache.archives(ctx, v.db, vault)
 	if err != nil {
 		return nil, err
 	}
-	if len(all) == 0 {
+	if len(rows) == 0 {
 		if _, err := v.db.Vault(ctx, vault); err != nil {
 			return nil, vaultNotFound(vault, err)
 		}
 		return nil, nil
 	}
-	jobs, err := v.db.VaultArchiveJobs(ctx, vault)
-	if err != nil {
-		return nil, err
-	}
-	byArchive := map[int64][]store.Job{}
-	for _, j := range jobs {
-		byArchive[j.ArchiveID] = append(byArchive[j.ArchiveID], j)
-	}
-	out := make([]ArchiveInfo, len(all))
-	for i, a := range all {
-		out[i] = v.info(a, byArchive[a.ID])
+	out := make([]ArchiveInfo, len(rows))
+	for i, r := range rows {
+		out[i] = v.info(r.a, r.jobs)
 	}
 	return out, nil
 }

@@ -268,7 +268,9 @@ func (a *app) view(ctx context.Context) (*control.View, error) {
 	if err != nil {
 		return nil, err
 	}
-	return control.NewView(db, nil), nil
+	v := control.NewView(db, nil)
+	a.closers = append(a.closers, v.Close)
+	return v, nil
 }
 
 // say prints a one-line account of what a command changed, unless
