@@ -181,6 +181,7 @@ func TestCreateArchiveThroughTheMount(t *testing.T) {
 	v := ui.NewArchiveView(w, f, ui.ArchiveOptions{Paths: []string{root}, Vault: "e2e", Poll: 100 * time.Millisecond, Debounce: time.Millisecond})
 	w.SetContent(v.Content())
 	w.Resize(fyne.NewSize(1040, 860))
+	v.Load()
 	t.Cleanup(v.Stop)
 	waitIdle(t, "the first plan", v.Wait)
 

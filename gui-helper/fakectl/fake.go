@@ -122,7 +122,7 @@ func New() *Fake {
 		f.settings = append(f.settings, control.SettingJSON{Key: s.key, Value: s.value, Source: s.source, Secret: s.key == "secret-key", Help: s.help})
 	}
 	f.exclude = []string{"/home/me/proj/cache"}
-	f.keys = []keyRec{{Key: mountctl.Key{ID: "3f2a9c0d51e8b7a4", Name: "home backups", Algorithm: "aes-256-cbc", Created: "2024-05-01T12:00:00Z"},
+	f.keys = []keyRec{{Key: mountctl.Key{ID: "3f2a9c0d51e8b7a4", Name: "home backups", Algorithm: "aes-256-cbc", Created: "2024-05-01T12:00:00Z", Default: true},
 		material: strings.Repeat("ab", 32)}}
 	return f
 }
@@ -530,6 +530,9 @@ func (f *Fake) Ctl(ctx context.Context, lines ...string) error {
 		case *control.ExcludeForgetRequest:
 			delete(f.manual, r.Path)
 		case *control.KeyDefaultRequest:
+			for i := range f.keys {
+				f.keys[i].Default = f.keys[i].ID == r.ID
+			}
 		case *control.VaultCreateRequest:
 			if contains(f.VaultNames, r.Name) {
 				return refuse("ctl", syscall.EEXIST, "vault create: vault %s exists", r.Name)

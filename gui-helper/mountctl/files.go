@@ -274,7 +274,8 @@ func (f Files) Keys(ctx context.Context) ([]Key, error) {
 		if d.ID == "" {
 			d.ID = id
 		}
-		out = append(out, Key(d))
+		def := getxattr(f.ctl("keys/"+e.Name()), "user.freezer.default") == "yes"
+		out = append(out, Key{ID: d.ID, Name: d.Name, Algorithm: d.Algorithm, Created: d.Created, Default: def})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created < out[j].Created })
 	return out, nil

@@ -44,6 +44,9 @@ type NewArchive struct {
 // Key is a key as the helper lists it: never its material.
 type Key struct {
 	ID, Name, Algorithm, Created string
+	// Default: new archives are encrypted with it (the mount's
+	// user.freezer.default on keys/ID.json).
+	Default bool
 }
 
 // Archive is an existing archive as the mount shows it.

@@ -104,7 +104,7 @@ type ArchiveView struct {
 	built        bool // the widgets exist (setting one fires callbacks)
 }
 
-// NewArchiveView builds the dialog and starts reading vaults, keys and
+// NewArchiveView builds the dialog; Load then starts reading vaults, keys and
 // settings, and the plan of opts.Paths.
 func NewArchiveView(win fyne.Window, c Control, opts ArchiveOptions) *ArchiveView {
 	if opts.Poll == 0 {
@@ -118,11 +118,17 @@ func NewArchiveView(win fyne.Window, c Control, opts ArchiveOptions) *ArchiveVie
 	for _, p := range opts.Paths {
 		v.addPath(p, false)
 	}
-	v.refreshVaults(opts.Vault)
+	return v
+}
+
+// Load reads the vaults, keys and settings and asks for the first plan,
+// on goroutines of the view's own: call it once the content is in its
+// window (their results update the widgets).
+func (v *ArchiveView) Load() {
+	v.refreshVaults(v.opts.Vault)
 	v.refreshKeys()
 	v.refreshSettings()
 	v.replan()
-	return v
 }
 
 // Content is the dialog's canvas object.
@@ -495,11 +501,10 @@ func (v *ArchiveView) updateDerived() {
 	}
 	k := v.chosenKey()
 	defaultKey := k == ""
-	if k != "" && k != "none" {
-		for _, key := range v.keys {
-			if key.ID == k {
-				d.Cipher, d.KeyID = key.Algorithm, key.ID
-			}
+	for _, key := range v.keys {
+		if key.ID == k || (defaultKey && key.Default) {
+			d.Cipher, d.KeyID = key.Algorithm, key.ID
+			defaultKey = false // known: shown as it will be
 		}
 	}
 	text, err := desc.Format(d)
@@ -554,6 +559,9 @@ func keyLabel(k mountctl.Key) string {
 	s := k.ID + " " + k.Algorithm
 	if k.Name != "" {
 		s += " — " + k.Name
+	}
+	if k.Default {
+		s += " (default)"
 	}
 	return s
 }

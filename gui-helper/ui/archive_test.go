@@ -27,6 +27,7 @@ func newArchive(t *testing.T, f *fakectl.Fake, paths ...string) *ArchiveView {
 		OpenSettings: func() {}})
 	w.SetContent(v.Content())
 	w.Resize(fyne.NewSize(1040, 860))
+	v.Load()
 	t.Cleanup(v.Stop)
 	v.w.wait()
 	return v
@@ -392,6 +393,22 @@ func TestStartArchiveDialogAndSettings(t *testing.T) {
 	f := fakectl.New()
 	w := Start(a, f, func() error { return nil }, Command{Name: "new-archive", Paths: []string{proj}, Vault: "projects"})
 	t.Cleanup(w.Close)
+	// The dialog loads keys and vaults on goroutines of its own; the test
+	// driver runs their updates there, so let them finish before tapping.
+	keyChoice := func() int {
+		for _, o := range test.LaidOutObjects(w.Content()) {
+			if s, ok := o.(*widget.Select); ok && len(s.Options) > 0 && s.Options[0] == keyDefault {
+				return len(s.Options)
+			}
+		}
+		return 0
+	}
+	for deadline := time.Now().Add(10 * time.Second); keyChoice() != 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the archive dialog never listed the keys")
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
 	var settings *widget.Button
 	for _, o := range test.LaidOutObjects(w.Content()) {
 		if b, ok := o.(*widget.Button); ok && b.Text == "Settings…" {

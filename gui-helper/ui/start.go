@@ -139,6 +139,9 @@ func Start(a fyne.App, c Control, check func() error, cmd Command) fyne.Window {
 			win.Resize(fyne.NewSize(1040, 860))
 		}
 		win.SetContent(view.Content())
+		if archive != nil {
+			archive.Load()
+		}
 	}
 	win.SetOnClosed(func() {
 		if view != nil {
