@@ -130,6 +130,24 @@ func (m *multipart) open(ctx context.Context, resumed bool) (bool, error) {
 	// says an upload exists and which parts may still be on their way.
 	m.have = map[int64]string{}
 	m.inFlight = map[int]bool{}
+	if resumed && m.rec.UploadID == "" {
+		// The last run was killed between asking Glacier for an upload and
+		// recording its id: find that upload (no part can have been sent
+		// to it) rather than leave it behind and start another.
+		id, err := m.findStarted(ctx)
+		if err != nil {
+			return false, err
+		}
+		if id == "" {
+			resumed = false
+		} else {
+			m.rec.UploadID, m.rec.Parts, m.rec.Started = id, nil, nil
+			if err := m.req.Journal.Start(ctx, m.rec); err != nil {
+				return false, fmt.Errorf("%s: %w", m.what, err)
+			}
+			m.log.Info().Str("upload", id).Msg("found the upload an interrupted run had started but not recorded")
+		}
+	}
 	if resumed {
 		parts, _, err := m.g.ListParts(ctx, m.req.Vault, m.rec.UploadID)
 		switch {
@@ -158,11 +176,18 @@ func (m *multipart) open(ctx context.Context, resumed bool) (bool, error) {
 		}
 	}
 	if !resumed {
+		// Recorded first without an id (the IV and header are what a
+		// resumed run needs to make the same bytes), so that a run killed
+		// before the id is recorded can find the upload it started.
+		m.rec.UploadID, m.rec.Parts, m.rec.Started = "", nil, nil
+		if err := m.req.Journal.Start(ctx, m.rec); err != nil {
+			return false, fmt.Errorf("%s: %w", m.what, err)
+		}
 		id, err := m.g.InitiateMultipartUpload(ctx, m.req.Vault, m.req.Description, m.rec.PartSize)
 		if err != nil {
 			return false, fmt.Errorf("%s: start multipart upload: %w", m.what, err)
 		}
-		m.rec.UploadID, m.rec.Parts, m.rec.Started = id, nil, nil
+		m.rec.UploadID = id
 		if err := m.req.Journal.Start(ctx, m.rec); err != nil {
 			// Without a record a crash would leave an upload nobody resumes.
 			_ = m.g.AbortMultipartUpload(context.WithoutCancel(ctx), m.req.Vault, id)
@@ -509,4 +534,21 @@ func (b *markedBody) Seek(off int64, whence int) (int64, error) {
 		b.pos = pos
 	}
 	return pos, err
+}
+
+// findStarted looks in Glacier for the multipart upload a killed run
+// started for this archive before recording its id: the newest with the
+// archive's description and part size.
+func (m *multipart) findStarted(ctx context.Context) (string, error) {
+	ups, err := m.g.ListMultipartUploads(ctx, m.req.Vault)
+	if err != nil {
+		return "", fmt.Errorf("%s: list multipart uploads: %w", m.what, err)
+	}
+	var best aws.Upload
+	for _, u := range ups {
+		if u.Description == m.req.Description && u.PartSize == m.rec.PartSize && !u.Created.Before(best.Created) {
+			best = u
+		}
+	}
+	return best.ID, nil
 }

@@ -52,6 +52,7 @@ type Uploader interface {
 	CompleteMultipartUpload(ctx context.Context, vault, uploadID string, archiveSize int64, treeHash string) (string, error)
 	AbortMultipartUpload(ctx context.Context, vault, uploadID string) error
 	ListParts(ctx context.Context, vault, uploadID string) ([]aws.Part, int64, error)
+	ListMultipartUploads(ctx context.Context, vault string) ([]aws.Upload, error)
 }
 
 // UploadRecord is what a multipart upload writes down before its first part
@@ -294,8 +295,18 @@ func Abort(ctx context.Context, g Uploader, vault string, j Journal) error {
 	if !ok {
 		return nil
 	}
-	if err := g.AbortMultipartUpload(ctx, vault, rec.UploadID); err != nil && !aws.IsNotFound(err) {
-		return fmt.Errorf("abort multipart upload %s: %w", rec.UploadID, err)
+	id := rec.UploadID
+	if id == "" {
+		// Recorded before Glacier answered with an id: look for it.
+		m := &multipart{g: g, req: UploadRequest{Vault: vault, Description: rec.Description}, rec: rec, what: "vault " + vault}
+		if id, err = m.findStarted(ctx); err != nil {
+			return err
+		}
+	}
+	if id != "" {
+		if err := g.AbortMultipartUpload(ctx, vault, id); err != nil && !aws.IsNotFound(err) {
+			return fmt.Errorf("abort multipart upload %s: %w", id, err)
+		}
 	}
 	return j.Finish(ctx)
 }

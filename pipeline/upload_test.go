@@ -417,3 +417,51 @@ func TestHashUploadMatchesTreeHash(t *testing.T) {
 		t.Errorf("encrypted size %d for %d bytes", h.Size, size)
 	}
 }
+
+// killedAtInitiate starts the multipart upload in Glacier and then fails
+// as a process killed before it could record the upload's id would.
+type killedAtInitiate struct {
+	Uploader
+	started []string
+}
+
+func (k *killedAtInitiate) InitiateMultipartUpload(ctx context.Context, vault, description string, partSize int64) (string, error) {
+	id, err := k.Uploader.InitiateMultipartUpload(ctx, vault, description, partSize)
+	if err == nil {
+		k.started = append(k.started, id)
+	}
+	return "", errors.New("killed before the upload id was recorded")
+}
+
+// TestUploadFindsUploadStartedButNotRecorded: a run killed between
+// Glacier starting the multipart upload and the journal recording its id
+// leaves the upload behind; the next run finds it and continues it, so no
+// upload is left in Glacier for nobody.
+func TestUploadFindsUploadStartedButNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t)
+	key := testKey(t, "aes-256-cbc")
+	src := randomFile(t, 3<<20+5)
+	want, _ := os.ReadFile(src)
+	j := &memJournal{}
+	req := UploadRequest{Vault: "v", Name: "a", Source: src, SourceSHA256: "s", Key: &key, Description: "freezer v1 name=a",
+		PartSize: 1 << 20, Threads: 2, Journal: j}
+	k := &killedAtInitiate{Uploader: e.g}
+	if _, err := Upload(ctx, k, req); err == nil {
+		t.Fatal("the first run did not fail")
+	}
+	if len(k.started) != 1 {
+		t.Fatalf("%d uploads started", len(k.started))
+	}
+	res, err := Upload(ctx, e.g, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := e.g.ListMultipartUploads(ctx, "v")
+	if err != nil || len(ups) != 0 {
+		t.Fatalf("uploads left in Glacier: %+v %v", ups, err)
+	}
+	if got := fetchArchive(t, e, res.ArchiveID, &key); !bytes.Equal(got, want) {
+		t.Fatal("retrieved archive differs from the local file")
+	}
+}
