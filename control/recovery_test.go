@@ -41,7 +41,7 @@ func TestRecoveryRecipeWithOpenSSL(t *testing.T) {
 	ctx := context.Background()
 	ev := newEnv(t, nil)
 	src := filepath.Join(t.TempDir(), "family")
-	makeTree(t, src, 300, 2<<20)
+	makeTree(t, src, 150, 512<<10)
 
 	for _, c := range []struct {
 		alg, compression, tarFlag string

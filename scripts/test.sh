@@ -70,7 +70,6 @@ echo "== gui-helper: go vet, cgo build of freezer-gui, headless tests"
 	go mod download
 	CGO_ENABLED=0 go vet ./...
 	CGO_ENABLED=1 go build -o /dev/null ./cmd/freezer-gui
-	CGO_ENABLED=1 go vet ./cmd/freezer-gui
 	# Fyne reads the locale from the environment and warns about a bare "C".
 	LC_ALL=en_US.UTF-8 CGO_ENABLED=0 go test -timeout 20m ./...
 )

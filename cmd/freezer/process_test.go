@@ -231,15 +231,13 @@ func lastLine(s string) string {
 // writeRandomTree writes a few random files of total size bytes.
 func writeRandomTree(t *testing.T, root string, size int) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(5, 6))
+	rng := rand.NewChaCha8([32]byte{5, 6})
 	if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for i, n := range []int{size / 2, size / 4, size / 8, size / 8} {
 		data := make([]byte, n)
-		for j := range data {
-			data[j] = byte(rng.Uint32())
-		}
+		rng.Read(data)
 		dir := root
 		if i%2 == 1 {
 			dir = filepath.Join(root, "sub")

@@ -123,11 +123,11 @@ func TestStatusWaitAndKilledTask(t *testing.T) {
 	dir := t.TempDir()
 	client := clientArgs(endpoint, dir)
 	src := filepath.Join(dir, "src")
-	writeRandomTree(t, src, 120<<20)
+	writeRandomTree(t, src, 64<<20)
 	if out, err := runProcess(t, bin, append(client, "vault", "create", "photos")...); err != nil {
 		t.Fatalf("vault create: %v\n%s", err, out)
 	}
-	adminJSON(t, "POST", endpoint+"/_sim/faults", sim.Fault{Op: "UploadMultipartPart", Kind: sim.FaultDelay, Rate: 1, Delay: sim.Duration(40 * time.Millisecond)}, nil)
+	adminJSON(t, "POST", endpoint+"/_sim/faults", sim.Fault{Op: "UploadMultipartPart", Kind: sim.FaultDelay, Rate: 1, Delay: sim.Duration(60 * time.Millisecond)}, nil)
 
 	// A create, watched from other processes.
 	create := func(name string) *exec.Cmd {
