@@ -9,8 +9,10 @@ package pipeline
 //   - Whole check (Download): the ranges' tree hashes combine into the
 //     archive's tree hash.
 //   - Plaintext check (checkPlaintext, sequence): the padding and random
-//     header are well formed, the SHA-256 recorded at upload matches, and
-//     the archive decompresses and reads as a tar to its end.
+//     header are well formed, and the SHA-256 recorded at upload matches
+//     — the bytes are, to the bit, the ones freezer built. An
+//     archive whose SHA-256 is unknown (found in an inventory, made by
+//     another tool) is instead decompressed and read as a tar to its end.
 //   - Atomic install (install): only when all three checks passed is the
 //     spool renamed over Dest. Nothing partial is ever installed; on any
 //     failure Dest is untouched.
@@ -73,10 +75,14 @@ type DownloadRequest struct {
 	Size        int64  // bytes in Glacier
 	TreeHash    string // the archive's tree hash (from the catalog, else the job)
 	Key         *keys.Key
-	// Compression is the archive's (checked by decompressing it);
-	// "" skips the check (archives of other tools).
+	// Compression is the archive's. When SHA256 is unknown the archive is
+	// checked by decompressing it ("" skips that too: archives of other
+	// tools).
 	Compression compress.Algorithm
-	// SHA256 is the local file's SHA-256 recorded at upload; "" when unknown.
+	// SHA256 is the local file's SHA-256 recorded at upload; "" when
+	// unknown. It is the stronger check: when it matches, decompressing
+	// would prove nothing more, and the download is not held to the speed
+	// of a decompressor (gzip's is sequential).
 	SHA256 string
 	Dest   string // the local archive file to create or replace
 	// TempDir holds the spool (named after the job) and its journal; on
@@ -537,10 +543,10 @@ func (d *downloader) reverify(e entry) bool {
 }
 
 // checkPlaintext checks the plaintext as ranges complete: sequence puts it
-// in its final form in order, one reader hashes it and another (when the
-// compression is known) decompresses it, side by side, so that the
-// decompression, the slowest step, has a core to itself. It returns the
-// payload's SHA-256 and size.
+// in its final form in order, one reader hashes it and, when there is no
+// recorded SHA-256 to compare and the compression is known, another
+// decompresses it, side by side, so that the decompression, the slowest
+// step, has a core to itself. It returns the payload's SHA-256 and size.
 func (d *downloader) checkPlaintext(ctx context.Context) (string, int64, error) {
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return d.sequence(gctx) })
@@ -553,7 +559,7 @@ func (d *downloader) checkPlaintext(ctx context.Context) (string, int64, error) 
 		sum = hex.EncodeToString(h.Sum(nil))
 		return err
 	})
-	if d.req.Compression != "" {
+	if d.req.Compression != "" && d.req.SHA256 == "" {
 		grp.Go(func() error {
 			// Decompress and walk the tar while it arrives: a damaged
 			// archive is found before it replaces anything.
