@@ -75,6 +75,8 @@ bench_need_tools() {
 		grep) pkg='grep' ;;
 		sed) pkg='sed' ;;
 		diff) pkg=diffutils ;;
+		getfattr | setfattr) pkg=attr ;;
+		fusermount3) pkg=fuse3 ;;
 		*) pkg=$cmd ;;
 		esac
 		if [ "$cmd" = time ]; then
