@@ -249,11 +249,13 @@ func TestCallerCancelIsNotRetried(t *testing.T) {
 func TestUploadStall(t *testing.T) {
 	data := bytes.Repeat([]byte{1}, 64<<10)
 	lin, tree := func() (string, string) { h := treehash.New(); h.Write(data); return h.SumHex() }()
-	s := Settings{StallTimeout: 80 * time.Millisecond, CallTimeout: 80 * time.Millisecond, MaxAttempts: 2}
+	// Gaps of a tenth of the stall limit: a loaded machine that wakes the
+	// reader late must not look like a stall.
+	s := Settings{StallTimeout: 250 * time.Millisecond, CallTimeout: 250 * time.Millisecond, MaxAttempts: 2}
 
 	slow := testGlacier(t, s, func(r *http.Request) (*http.Response, error) {
-		buf := make([]byte, 4<<10)
-		for { // 16 reads, 30 ms apart: 480 ms in all, far above both limits
+		buf := make([]byte, 2<<10)
+		for { // 32 reads, 25 ms apart: 800 ms in all, far above both limits
 			_, err := r.Body.Read(buf)
 			if err == io.EOF {
 				break
@@ -262,7 +264,7 @@ func TestUploadStall(t *testing.T) {
 				return nil, err
 			}
 			select {
-			case <-time.After(30 * time.Millisecond):
+			case <-time.After(25 * time.Millisecond):
 			case <-r.Context().Done():
 				return nil, r.Context().Err()
 			}
