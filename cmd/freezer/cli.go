@@ -39,7 +39,7 @@ type CLI struct {
 // line, the config file and the database are validated by the same rules.
 type Globals struct {
 	Verbose   bool     `help:"Show debug messages."`
-	Quiet     bool     `short:"q" help:"Say nothing about what changed; errors still show."`
+	Quiet     bool     `short:"q" help:"Say nothing about what changed (no change lines, no info log lines); warnings and errors still show."`
 	Progress  string   `default:"auto" enum:"auto,bar,json,none" placeholder:"MODE" help:"Progress of transfers: auto (a bar on a terminal), bar, json (lines on stderr), none."`
 	Trace     []string `placeholder:"MODULES" sep:"," help:"Debug only these modules (cli,store,aws,sim,...)."`
 	Threads   string   `placeholder:"N" help:"Parallel transfers, 1-64 (default ${threads})."`

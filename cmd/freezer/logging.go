@@ -15,15 +15,18 @@ var modules = []string{"cli", "store", "aws", "sim", "pipeline", "filter", "cont
 
 // logs hands out one logger per module. Debug output is on with --verbose,
 // and --trace restricts it to the named modules (naming a module with
-// --trace turns its debug output on even without --verbose).
+// --trace turns its debug output on even without --verbose). With --quiet
+// only warnings and errors are logged: the info lines say what changed,
+// which is what --quiet silences.
 type logs struct {
 	base    zerolog.Logger
 	verbose bool
+	quiet   bool
 	trace   map[string]bool
 }
 
-func newLogs(w io.Writer, terminal, verbose bool, trace []string) (logs, error) {
-	l := logs{verbose: verbose, trace: map[string]bool{}}
+func newLogs(w io.Writer, terminal, verbose, quiet bool, trace []string) (logs, error) {
+	l := logs{verbose: verbose, quiet: quiet, trace: map[string]bool{}}
 	for _, m := range trace {
 		m = strings.TrimSpace(m)
 		if m == "" {
@@ -44,6 +47,9 @@ func newLogs(w io.Writer, terminal, verbose bool, trace []string) (logs, error) 
 // For returns the logger of a module.
 func (l logs) For(module string) zerolog.Logger {
 	level := zerolog.InfoLevel
+	if l.quiet {
+		level = zerolog.WarnLevel
+	}
 	switch {
 	case len(l.trace) > 0:
 		if l.trace[module] {

@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if f, ok := stderr.(*os.File); ok {
 		terminal = term.IsTerminal(int(f.Fd()))
 	}
-	lg, err := newLogs(out, terminal, cli.Verbose, cli.Trace)
+	lg, err := newLogs(out, terminal, cli.Verbose, cli.Quiet, cli.Trace)
 	if err != nil {
 		return fail(err)
 	}

@@ -46,6 +46,12 @@ func TestEveryChangeSaysWhatItDid(t *testing.T) {
 	if code != 0 || errs != "" {
 		t.Errorf("--quiet: exit %d, stderr %q", code, errs)
 	}
+	// A create logs what it built and uploaded (and the simulator its
+	// start) at info: --quiet silences those too, for cron.
+	code, _, errs = simCLI(t, dir, "-q", "archive", "create", "--vault", "v", "--name", "quiet", filepath.Join(dir, "src"))
+	if code != 0 || errs != "" {
+		t.Errorf("-q archive create: exit %d, stderr %q", code, errs)
+	}
 }
 
 // TestUsageAndWording: a missing argument shows the subcommand's usage;
