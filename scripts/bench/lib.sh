@@ -212,8 +212,11 @@ bench_sim_start() {
 	sk=$(awk '$1 == "secret-key" { print $2 }' "$BT/sim.out")
 	region=$(awk '$1 == "region" { print $2 }' "$BT/sim.out")
 	echo "simulator: $SIM_EP (pid $SIM_SHELL_PID), state in ${dir//$BT/\$BT}"
+	# The secret in the environment, as the README advises (on the command line every process
+	# would warn that ps shows it).
+	export AWS_SECRET_ACCESS_KEY=$sk
 	# shellcheck disable=SC2034 # FC is for the calling script
-	FC=(--endpoint "$SIM_EP" --region "$region" --access-key "$ak" --secret-key "$sk"
+	FC=(--endpoint "$SIM_EP" --region "$region" --access-key "$ak"
 		--database "$BT/freezer.db" --data-dir "$BT/data" --threads "$THREADS" --chunk-size "$CHUNK")
 }
 
