@@ -73,24 +73,41 @@ MPID=
 FPID=
 FLOOR=
 SHM=
+# mounted DIR — whether something is mounted on DIR.
+mounted() { awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo 2>/dev/null; }
+# stop_fs PID DIR — stop a filesystem's process (SIGTERM unmounts) and make sure DIR is free.
+stop_fs() {
+	if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+		kill -TERM "$1" 2>/dev/null || true
+		wait "$1" 2>/dev/null || true
+	fi
+	if [ -n "$2" ] && mounted "$2"; then
+		umount -l "$2" 2>/dev/null || fusermount3 -uz "$2" 2>/dev/null || true
+	fi
+}
+# wait_mounted DIR PID ERRFILE — wait up to 30 s for process PID to mount DIR; on failure show
+# what it wrote to ERRFILE and end the script.
+wait_mounted() {
+	local _
+	for _ in $(seq 300); do
+		mounted "$1" && return 0
+		kill -0 "$2" 2>/dev/null || {
+			echo "the filesystem process for $1 stopped:" >&2
+			cat "$3" >&2
+			exit 1
+		}
+		sleep 0.1
+	done
+	echo "$1 not mounted after 30 s:" >&2
+	cat "$3" >&2
+	exit 1
+}
 bench_mount_cleanup() {
 	local rc=$?
-	if [ -n "$FPID" ] && kill -0 "$FPID" 2>/dev/null; then
-		kill -TERM "$FPID" 2>/dev/null || true
-		wait "$FPID" 2>/dev/null || true
-	fi
-	if [ -n "$FLOOR" ] && awk -v m="$FLOOR" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo 2>/dev/null; then
-		umount -l "$FLOOR" 2>/dev/null || true
-	fi
-	if [ -n "$MPID" ] && kill -0 "$MPID" 2>/dev/null; then
-		kill -TERM "$MPID" 2>/dev/null || true
-		wait "$MPID" 2>/dev/null || true
-	fi
-	if awk -v m="$MNT" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo 2>/dev/null; then
-		umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
-	fi
+	stop_fs "$FPID" "$FLOOR"
+	stop_fs "$MPID" "$MNT"
 	if [ -n "$SHM" ]; then
-		if awk -v m="$SHM" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+		if mounted "$SHM"; then
 			umount "$SHM" 2>/dev/null || true
 		fi
 		rm -rf "$SHM"
@@ -127,20 +144,7 @@ echo "writing $N archives into the catalog ..."
 echo "mounting ..."
 "${FZ[@]}" mount --foreground "$MNT" 2>"$BT/mount.err" &
 MPID=$!
-for _ in $(seq 300); do
-	awk -v m="$MNT" '$5 == m && $9 == "fuse.freezer" { found = 1 } END { exit !found }' /proc/self/mountinfo && break
-	kill -0 "$MPID" 2>/dev/null || {
-		echo "the mount process stopped:" >&2
-		cat "$BT/mount.err" >&2
-		exit 1
-	}
-	sleep 0.1
-done
-awk -v m="$MNT" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo || {
-	echo "not mounted after 30 s:" >&2
-	cat "$BT/mount.err" >&2
-	exit 1
-}
+wait_mounted "$MNT" "$MPID" "$BT/mount.err"
 
 # elapsed CMD... — wall seconds of CMD (its stdout discarded).
 elapsed() {
@@ -213,10 +217,7 @@ mkdir "$FLOOR"
 (cd "$REPO" && CGO_ENABLED=0 go build -o "$BT/fusefloor" ./scripts/bench/fusefloor)
 "$BT/fusefloor" -src "$SHM/x" "$FLOOR" 2>"$BT/floor.err" &
 FPID=$!
-for _ in $(seq 100); do
-	awk -v m="$FLOOR" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo && break
-	sleep 0.1
-done
+wait_mounted "$FLOOR" "$FPID" "$BT/floor.err"
 (cd "$FLOOR" && xargs -a "$BT/xnames" getfattr -d) >"$BT/floor.dump"
 cmp -s "$BT/floor.dump" "$BT/tmpfs.dump" || {
 	echo "the go-fuse floor does not show the same attributes:" >&2
@@ -230,8 +231,7 @@ for _ in $(seq "$ROUNDS"); do
 	XA_0=$(fastest "$(elapsed getfattr_in "$FLOOR")" "$XA_0")
 	XA_F=$(fastest "$(elapsed getfattr_in "$MNT/bench")" "$XA_F")
 done
-kill -TERM "$FPID"
-wait "$FPID" || true
+stop_fs "$FPID" "$FLOOR"
 FPID=
 XA_R=$(ratio "$XA_F" "$XA_B")
 XA_R0=$(ratio "$XA_F" "$XA_0")

@@ -40,7 +40,11 @@ type root struct {
 func (r *root) OnAdd(ctx context.Context) {
 	ino := uint64(2)
 	for name, attrs := range r.files {
-		ch := r.NewPersistentInode(ctx, &file{attrs: attrs}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
+		var list []byte
+		for _, a := range attrs {
+			list = append(append(list, a.name...), 0)
+		}
+		ch := r.NewPersistentInode(ctx, &file{attrs: attrs, list: list}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino})
 		r.AddChild(name, ch, false)
 		ino++
 	}
@@ -49,6 +53,7 @@ func (r *root) OnAdd(ctx context.Context) {
 type file struct {
 	fs.Inode
 	attrs []xattr
+	list  []byte // the names, each with its NUL: Listxattr's answer
 }
 
 func (f *file) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -70,14 +75,10 @@ func (f *file) Getxattr(ctx context.Context, name string, dest []byte) (uint32, 
 }
 
 func (f *file) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	var list []byte
-	for _, a := range f.attrs {
-		list = append(append(list, a.name...), 0)
+	if len(dest) < len(f.list) {
+		return uint32(len(f.list)), syscall.ERANGE
 	}
-	if len(dest) < len(list) {
-		return uint32(len(list)), syscall.ERANGE
-	}
-	return uint32(copy(dest, list)), 0
+	return uint32(copy(dest, f.list)), 0
 }
 
 // load reads every regular file's extended attributes in dir.
@@ -87,7 +88,7 @@ func load(dir string) (map[string][]xattr, error) {
 		return nil, err
 	}
 	files := make(map[string][]xattr, len(entries))
-	buf := make([]byte, 64<<10)
+	buf, val := make([]byte, 64<<10), make([]byte, 64<<10)
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
 			continue
@@ -102,12 +103,11 @@ func load(dir string) (map[string][]xattr, error) {
 			if len(name) == 0 {
 				continue
 			}
-			val := make([]byte, 64<<10)
 			m, err := syscall.Getxattr(p, string(name), val)
 			if err != nil {
 				return nil, fmt.Errorf("%s: attribute %s: %w", p, name, err)
 			}
-			attrs = append(attrs, xattr{name: string(name), value: val[:m:m]})
+			attrs = append(attrs, xattr{name: string(name), value: bytes.Clone(val[:m])})
 		}
 		files[e.Name()] = attrs
 	}
