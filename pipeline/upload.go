@@ -266,18 +266,12 @@ func hashStream(ctx context.Context, s *stream, n int64, h io.Writer) error {
 }
 
 // hashBoth returns the linear SHA-256 (hex) and the tree hash of b, the two
-// hashes Glacier wants with a part, computed side by side.
+// hashes Glacier wants with a part, in one pass (treehash.New).
 func hashBoth(b []byte) (linear string, tree [32]byte) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		linear = sha256Hex(b)
-	}()
-	t := treehash.NewTree()
-	t.Write(b)
-	_, tree = t.Sum()
-	<-done
-	return linear, tree
+	h := treehash.New()
+	h.Write(b)
+	lin, tree := h.Sum()
+	return hex.EncodeToString(lin[:]), tree
 }
 
 func sha256Hex(b []byte) string {

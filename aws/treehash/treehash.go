@@ -41,8 +41,9 @@ type node struct {
 // everything written to it (or the tree hash alone, from NewTree). The zero
 // value is not ready; use New or NewTree.
 type Hasher struct {
-	linear   hash.Hash // nil: tree hash only
-	leaf     hash.Hash
+	linear   hash.Hash // nil: tree hash only (or dual)
+	leaf     hash.Hash // nil: dual
+	dual     *dual     // non-nil: linear and leaf hashes in one pass
 	leafFill int   // bytes in the current, unfinished leaf
 	size     int64 // total bytes written
 	leaves   int64 // finished leaves
@@ -51,6 +52,17 @@ type Hasher struct {
 
 // New returns a Hasher ready to be written to.
 func New() *Hasher {
+	return newHasher(useDual)
+}
+
+// newHasher is New with the choice of the one-pass (dual) hashing made by
+// the caller; tests compare both.
+func newHasher(onePass bool) *Hasher {
+	if onePass {
+		h := &Hasher{dual: new(dual)}
+		h.dual.reset()
+		return h
+	}
 	return &Hasher{linear: sha256.New(), leaf: sha256.New()}
 }
 
@@ -73,7 +85,11 @@ func (h *Hasher) Write(p []byte) (int, error) {
 		if room > len(p) {
 			room = len(p)
 		}
-		h.leaf.Write(p[:room])
+		if h.dual != nil {
+			h.dual.write(p[:room])
+		} else {
+			h.leaf.Write(p[:room])
+		}
 		h.leafFill += room
 		p = p[room:]
 		if h.leafFill == MiB {
@@ -85,8 +101,13 @@ func (h *Hasher) Write(p []byte) (int, error) {
 
 func (h *Hasher) finishLeaf() {
 	var d [32]byte
-	h.leaf.Sum(d[:0])
-	h.leaf.Reset()
+	if h.dual != nil {
+		d = h.dual.leafSum(h.leafFill)
+		h.dual.newLeaf()
+	} else {
+		h.leaf.Sum(d[:0])
+		h.leaf.Reset()
+	}
 	h.leafFill = 0
 	h.leaves++
 	h.push(node{level: 0, digest: d})
@@ -119,7 +140,10 @@ func (h *Hasher) Leaves() int64 {
 // data both are the SHA-256 of the empty string. A Hasher from NewTree
 // reports a zero linear digest.
 func (h *Hasher) Sum() (linear, tree [32]byte) {
-	if h.linear != nil {
+	switch {
+	case h.dual != nil:
+		linear = h.dual.linearSum()
+	case h.linear != nil:
 		h.linear.Sum(linear[:0])
 	}
 	if h.size == 0 {
@@ -130,7 +154,11 @@ func (h *Hasher) Sum() (linear, tree [32]byte) {
 		// sha256's Sum does not reset, so the partial leaf can be finished
 		// on a copy of the stack without disturbing later writes.
 		var d [32]byte
-		h.leaf.Sum(d[:0])
+		if h.dual != nil {
+			d = h.dual.leafSum(h.leafFill)
+		} else {
+			h.leaf.Sum(d[:0])
+		}
 		stack = append(stack[:len(stack):len(stack)], node{digest: d})
 	}
 	// The pending roots, left to right, have strictly decreasing sizes; the
@@ -150,10 +178,15 @@ func (h *Hasher) SumHex() (linear, tree string) {
 
 // Reset makes the Hasher ready for new data.
 func (h *Hasher) Reset() {
-	if h.linear != nil {
-		h.linear.Reset()
+	switch {
+	case h.dual != nil:
+		h.dual.reset()
+	default:
+		if h.linear != nil {
+			h.linear.Reset()
+		}
+		h.leaf.Reset()
 	}
-	h.leaf.Reset()
 	h.leafFill = 0
 	h.size = 0
 	h.leaves = 0
