@@ -73,7 +73,7 @@ const receiveBuffer = 1 << 20
 // receive streams a body of exactly n bytes to a file under tmp/, hashing it
 // on the way, and checks it against the client's linear and tree hashes.
 func (s *Sim) receive(body io.Reader, n int64, contentSHA, treeHash string) (*received, *apiError) {
-	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "body-*")
+	f, err := newBodyWriter(filepath.Join(s.root, "tmp"), "body-*", receiveBuffer)
 	if err != nil {
 		return nil, internalErr(err)
 	}
