@@ -3,16 +3,18 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"unsafe"
 )
 
 // A received body goes to disk past the page cache where the file system
-// allows it (O_DIRECT). The simulator stands in for a remote store: the
+// allows it (O_DIRECT), and job output is read back the same way. The simulator stands in for a remote store: the
 // archives it keeps should not crowd the client's page cache, and copying
 // every byte into the cache cost the simulator more CPU than hashing it,
-// CPU it takes from the client it shares the machine with. Where O_DIRECT
-// is refused, and for a file's unaligned tail, ordinary writes are used.
+// CPU it takes from the client it shares the machine with (reading a file
+// back into the cache costs the same). Where O_DIRECT is refused, and for a
+// file's unaligned tail, ordinary reads and writes are used.
 
 // directAlign is the alignment of O_DIRECT buffers, offsets and lengths:
 // the page size covers the logical block sizes in use.
@@ -123,4 +125,38 @@ func (w *bodyWriter) Close() error {
 		w.direct.Close()
 	}
 	return w.f.Close()
+}
+
+// copyDirect writes bytes [from, to) of f, an O_DIRECT descriptor, to w,
+// reading whole aligned blocks into buf (aligned, of a capacity that is a
+// multiple of directAlign). It reports the bytes written; errDirectRefused
+// when the first read is refused before anything was read.
+func copyDirect(w io.Writer, f *os.File, from, to int64, buf []byte) (int64, error) {
+	var n int64
+	for from < to {
+		at := from &^ (directAlign - 1)
+		want := min(int64(cap(buf)), (to-at+directAlign-1)&^(directAlign-1))
+		k, err := f.ReadAt(buf[:want], at)
+		if k == 0 && err != nil {
+			if n == 0 && isDirectRefusal(err) {
+				return 0, errDirectRefused
+			}
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+		skip := from - at
+		if int64(k) <= skip {
+			return n, io.ErrUnexpectedEOF
+		}
+		end := min(int64(k), to-at)
+		m, err := w.Write(buf[skip:end])
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+		from = at + end
+	}
+	return n, nil
 }

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -84,5 +86,47 @@ func TestBodyWriterRefusedDirect(t *testing.T) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatalf("file holds %d bytes that differ from the %d written", len(got), len(data))
+	}
+}
+
+// TestCopyDirect reads ranges at every alignment edge of a file through an
+// O_DIRECT descriptor and checks the bytes, the count, a range past the end
+// of the file and the refusal of a buffer off the alignment.
+func TestCopyDirect(t *testing.T) {
+	t.Parallel()
+	data := make([]byte, 3*directAlign+123)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	path := t.TempDir() + "/seg"
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openDirectRead(path)
+	if f == nil {
+		t.Skip("this file system refuses O_DIRECT at open: job output is read the ordinary way")
+	}
+	defer f.Close()
+	buf := alignedBuffer(2 * directAlign)
+	edges := []int64{0, 1, directAlign - 1, directAlign, directAlign + 1, 2*directAlign + 7, int64(len(data)) - 1, int64(len(data))}
+	for _, from := range edges {
+		for _, to := range edges {
+			if to <= from {
+				continue
+			}
+			var got bytes.Buffer
+			n, err := copyDirect(&got, f, from, to, buf)
+			if err != nil || n != to-from || !bytes.Equal(got.Bytes(), data[from:to]) {
+				t.Fatalf("[%d, %d): %d bytes, %v; bytes match: %v", from, to, n, err, bytes.Equal(got.Bytes(), data[from:to]))
+			}
+		}
+	}
+	if _, err := copyDirect(io.Discard, f, 10, int64(len(data))+1, buf); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("a range past the end: %v, want %v", err, io.ErrUnexpectedEOF)
+	}
+	a := alignedBuffer(directAlign + 1)
+	if _, err := copyDirect(io.Discard, f, 0, 10, a[1:1:directAlign+1]); !errors.Is(err, errDirectRefused) {
+		t.Errorf("a buffer off the alignment: %v, want errDirectRefused", err)
 	}
 }

@@ -594,6 +594,7 @@ func (s *Sim) getJobOutput(w http.ResponseWriter, q *glacierReq) *apiError {
 // jobOutput is an opened job output: archive segments or an inventory file.
 type jobOutput struct {
 	files   []*os.File
+	direct  []*os.File // the same segments opened with O_DIRECT; nil entries: none
 	segSize int64
 	size    int64
 	offset  int64 // archive offset of output byte 0
@@ -621,6 +622,7 @@ func openJobOutput(dir string, j *job) (*jobOutput, error) {
 			return nil, err
 		}
 		o.files = append(o.files, f)
+		o.direct = append(o.direct, openDirectRead(f.Name()))
 	}
 	o.segSize = j.SegSize
 	o.size = j.RangeEnd - j.RangeStart
@@ -632,23 +634,48 @@ func (o *jobOutput) Close() error {
 	for _, f := range o.files {
 		f.Close()
 	}
+	for _, f := range o.direct {
+		if f != nil {
+			f.Close()
+		}
+	}
+	return nil
+}
+
+// directFile is segment i's O_DIRECT descriptor, or nil.
+func (o *jobOutput) directFile(i int64) *os.File {
+	if i < int64(len(o.direct)) {
+		return o.direct[i]
+	}
 	return nil
 }
 
 // copyRange streams output bytes [start, end) across segment files with a
-// fixed-size buffer.
+// fixed-size buffer, read past the page cache where the file system allows
+// it (the bodies were written that way: see direct.go).
 func (o *jobOutput) copyRange(w io.Writer, start, end int64) error {
 	pos := o.offset + start
 	stop := o.offset + end
-	buf := make([]byte, 64<<10)
+	buf := alignedBuffer(receiveBuffer)
 	for pos < stop {
 		i := pos / o.segSize
 		if i >= int64(len(o.files)) {
 			return io.ErrUnexpectedEOF
 		}
 		segEnd := min((i+1)*o.segSize, stop)
-		sr := io.NewSectionReader(o.files[i], pos-i*o.segSize, segEnd-pos)
-		n, err := io.CopyBuffer(w, sr, buf)
+		var n int64
+		var err error
+		if d := o.directFile(i); d != nil {
+			n, err = copyDirect(w, d, pos-i*o.segSize, segEnd-i*o.segSize, buf)
+			if errors.Is(err, errDirectRefused) {
+				d.Close()
+				o.direct[i] = nil
+				continue
+			}
+		} else {
+			sr := io.NewSectionReader(o.files[i], pos-i*o.segSize, segEnd-pos)
+			n, err = io.CopyBuffer(w, sr, buf[:cap(buf)])
+		}
 		pos += n
 		if err != nil {
 			return err
