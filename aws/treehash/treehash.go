@@ -44,9 +44,9 @@ type Hasher struct {
 	linear   hash.Hash // nil: tree hash only (or dual)
 	leaf     hash.Hash // nil: dual
 	dual     *dual     // non-nil: linear and leaf hashes in one pass
-	leafFill int   // bytes in the current, unfinished leaf
-	size     int64 // total bytes written
-	leaves   int64 // finished leaves
+	leafFill int       // bytes in the current, unfinished leaf
+	size     int64     // total bytes written
+	leaves   int64     // finished leaves
 	stack    []node
 }
 
