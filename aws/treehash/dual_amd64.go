@@ -4,13 +4,23 @@ package treehash
 
 //go:generate go run dual_gen.go
 
-// useDual is whether this CPU has the SHA extensions blockDual needs.
+// useDual is whether this CPU has the SHA extensions blockDualSHANI needs.
 var useDual = hasSHANI()
 
 //go:noescape
 func hasSHANI() bool
 
-// blockDual hashes the whole 64-byte blocks of p into both states a and b.
+// blockDualSHANI hashes the whole 64-byte blocks of p into both states a
+// and b with the SHA extensions.
 //
 //go:noescape
-func blockDual(a, b *[8]uint32, p []byte)
+func blockDualSHANI(a, b *[8]uint32, p []byte)
+
+// blockDual hashes the whole 64-byte blocks of p into both states a and b.
+func blockDual(a, b *[8]uint32, p []byte) {
+	if useDual {
+		blockDualSHANI(a, b, p)
+		return
+	}
+	blockDualGeneric(a, b, p)
+}

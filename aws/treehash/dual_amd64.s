@@ -27,11 +27,11 @@ TEXT ·hasSHANI(SB), NOSPLIT, $0-1
 no:
 	RET
 
-// func blockDual(a, b *[8]uint32, p []byte)
+// func blockDualSHANI(a, b *[8]uint32, p []byte)
 //
 // X1/X2 hold state a as ABEF/CDGH, X11/X12 state b; X3-X6 are the
 // message schedule's last four quads; X0 is the round input.
-TEXT ·blockDual(SB), NOSPLIT, $0-40
+TEXT ·blockDualSHANI(SB), NOSPLIT, $0-40
 	MOVQ a+0(FP), DI
 	MOVQ b+8(FP), R9
 	MOVQ p_base+16(FP), SI

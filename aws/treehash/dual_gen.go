@@ -11,20 +11,37 @@ package main
 import (
 	"fmt"
 	"log"
+	"math/big"
 	"os"
 	"strings"
 )
 
-// k are SHA-256's round constants (FIPS 180-4, 4.2.2).
-var k = [64]uint32{
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+// roundConstants derives SHA-256's round constants from their definition
+// (FIPS 180-4, 4.2.2): the first 32 bits of the fractional parts of the
+// cube roots of the first 64 primes, that is the integer cube root of
+// p·2⁹⁶ modulo 2³². The Go code's table (dual_generic.go) lists the same.
+func roundConstants() [64]uint32 {
+	var k [64]uint32
+	mask := new(big.Int).SetUint64(1<<32 - 1)
+	for i, p := 0, int64(2); i < 64; p++ {
+		if !big.NewInt(p).ProbablyPrime(0) {
+			continue
+		}
+		n := new(big.Int).Lsh(big.NewInt(p), 96)
+		// The largest r with r³ ≤ n, by bisection.
+		lo, hi := big.NewInt(0), new(big.Int).Lsh(big.NewInt(1), 40)
+		for new(big.Int).Sub(hi, lo).Cmp(big.NewInt(1)) > 0 {
+			mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
+			if new(big.Int).Exp(mid, big.NewInt(3), nil).Cmp(n) <= 0 {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		k[i] = uint32(new(big.Int).And(lo, mask).Uint64())
+		i++
+	}
+	return k
 }
 
 func main() {
@@ -60,11 +77,11 @@ func main() {
 	p("no:")
 	p("\tRET")
 	p("")
-	p("// func blockDual(a, b *[8]uint32, p []byte)")
+	p("// func blockDualSHANI(a, b *[8]uint32, p []byte)")
 	p("//")
 	p("// X1/X2 hold state a as ABEF/CDGH, X11/X12 state b; X3-X6 are the")
 	p("// message schedule's last four quads; X0 is the round input.")
-	p("TEXT ·blockDual(SB), NOSPLIT, $0-40")
+	p("TEXT ·blockDualSHANI(SB), NOSPLIT, $0-40")
 	p("\tMOVQ a+0(FP), DI")
 	p("\tMOVQ b+8(FP), R9")
 	p("\tMOVQ p_base+16(FP), SI")
@@ -142,7 +159,7 @@ func main() {
 	p("DATA flip<>+8(SB)/8, $0x0c0d0e0f08090a0b")
 	p("GLOBL flip<>(SB), RODATA|NOPTR, $16")
 	p("")
-	for i, v := range k {
+	for i, v := range roundConstants() {
 		p("DATA k<>+%d(SB)/4, $0x%08x", 4*i, v)
 	}
 	p("GLOBL k<>(SB), RODATA|NOPTR, $256")

@@ -6,18 +6,14 @@ import (
 	"testing"
 )
 
-func needDual(t *testing.T) {
-	t.Helper()
-	if !useDual {
-		t.Skip("this CPU or build has no SHA extensions: New uses two crypto/sha256 hashes, which the other tests cover")
-	}
-}
+// The dual state's tests run on every machine: with the SHA extensions
+// through the assembly, without them through blockDualGeneric
+// (dual_linux_amd64_test.go checks which one and compares the two).
 
 // TestDualLengths checks the dual state against crypto/sha256 for every
 // length around the block and padding edges: the linear state over the
 // whole message and the leaf state over what follows a block-aligned cut.
 func TestDualLengths(t *testing.T) {
-	needDual(t)
 	data := randomBytes(1200, 7)
 	for n := 0; n <= len(data); n++ {
 		for _, cut := range []int{0, 64, 128, 1024} {
@@ -43,7 +39,6 @@ func TestDualLengths(t *testing.T) {
 // give the same digests for random data cut into random writes, with Sum
 // called between writes.
 func TestDualAgrees(t *testing.T) {
-	needDual(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	data := randomBytes(5*MiB+4099, 9)
 	for round := range 20 {
@@ -89,9 +84,6 @@ func TestDualAgrees(t *testing.T) {
 func FuzzDual(f *testing.F) {
 	// The seeds are in testdata/fuzz/FuzzDual: lengths around the padding edges.
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
-		if !useDual {
-			t.Skip("no SHA extensions")
-		}
 		c := min(int(cut), len(data))
 		h := newHasher(true)
 		h.Write(data[:c])
@@ -108,6 +100,8 @@ func FuzzDual(f *testing.F) {
 
 // BenchmarkHashers compares the one-pass Hasher with two crypto/sha256
 // hashes over the same bytes (8 MiB parts, as an upload hashes them).
+// Without the SHA extensions one-pass measures blockDualGeneric, which New
+// then does not use.
 func BenchmarkHashers(b *testing.B) {
 	buf := randomBytes(8*MiB, 5)
 	for _, c := range []struct {
@@ -115,9 +109,6 @@ func BenchmarkHashers(b *testing.B) {
 		one  bool
 	}{{"two-hashes", false}, {"one-pass", true}} {
 		b.Run(c.name, func(b *testing.B) {
-			if c.one && !useDual {
-				b.Skip("no SHA extensions")
-			}
 			b.SetBytes(int64(len(buf)))
 			for b.Loop() {
 				h := newHasher(c.one)
