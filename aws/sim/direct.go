@@ -54,20 +54,26 @@ func alignedBuffer(n int) []byte {
 // Name is the file's path.
 func (w *bodyWriter) Name() string { return w.f.Name() }
 
-// Write buffers p and writes every buffer that fills.
-func (w *bodyWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		c := copy(w.buf[len(w.buf):cap(w.buf)], p)
-		w.buf = w.buf[:len(w.buf)+c]
-		p = p[c:]
+// ReadFrom reads r to its end into the file's buffer, writing the buffer
+// each time it fills.
+func (w *bodyWriter) ReadFrom(r io.Reader) (int64, error) {
+	var n int64
+	for {
+		k, err := r.Read(w.buf[len(w.buf):cap(w.buf)])
+		w.buf = w.buf[:len(w.buf)+k]
+		n += int64(k)
 		if len(w.buf) == cap(w.buf) {
-			if err := w.flush(); err != nil {
-				return n - len(p), err
+			if ferr := w.flush(); ferr != nil {
+				return n, ferr
 			}
 		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return n, nil
+		case err != nil:
+			return n, err
+		}
 	}
-	return n, nil
 }
 
 // flush writes what is buffered: its aligned part directly, an unaligned

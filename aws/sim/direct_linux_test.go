@@ -29,7 +29,7 @@ func TestBodyWriterRefusedDirect(t *testing.T) {
 	a := alignedBuffer(3*directAlign + 1)
 	w.buf = a[1 : 1 : 3*directAlign+1] // one byte off the alignment
 	data := bytes.Repeat([]byte("freezer!"), 1000)
-	if _, err := w.Write(data); err != nil {
+	if _, err := w.ReadFrom(bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Sync(); err != nil {

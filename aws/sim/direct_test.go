@@ -2,14 +2,32 @@ package sim
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"testing"
 )
 
+// pieces reads data in random pieces of at most max bytes, like a
+// connection.
+type pieces struct {
+	data []byte
+	r    *rand.Rand
+	max  int
+}
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(p.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b[:min(len(b), 1+p.r.IntN(p.max))], p.data)
+	p.data = p.data[n:]
+	return n, nil
+}
+
 // TestBodyWriter writes bodies of sizes around the alignment and buffer
-// edges in random pieces and reads back exactly the bytes written,
+// edges, read in random pieces, and reads back exactly the bytes written,
 // through O_DIRECT (on Linux the test folder must allow it) and without it.
 func TestBodyWriter(t *testing.T) {
 	t.Parallel()
@@ -33,12 +51,9 @@ func TestBodyWriter(t *testing.T) {
 				w.direct.Close()
 				w.direct = nil
 			}
-			for off := 0; off < n; {
-				step := min(1+r.IntN(bufSize+bufSize/2), n-off)
-				if k, err := w.Write(data[off : off+step]); err != nil || k != step {
-					t.Fatalf("direct %v, size %d: Write = %d, %v", direct, n, k, err)
-				}
-				off += step
+			src := &pieces{data: data[:n], r: r, max: bufSize + bufSize/2}
+			if k, err := w.ReadFrom(src); err != nil || k != int64(n) {
+				t.Fatalf("direct %v, size %d: ReadFrom = %d, %v", direct, n, k, err)
 			}
 			if err := w.Sync(); err != nil {
 				t.Fatalf("direct %v, size %d: Sync: %v", direct, n, err)
